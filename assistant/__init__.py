@@ -1,0 +1,1 @@
+"""Offline in-car voice assistant: microphone → VAD → Whisper → intent → simulated vehicle."""

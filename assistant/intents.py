@@ -1,0 +1,350 @@
+"""The intents YAML: hassil templates plus our keys, parsed and validated with file:line errors.
+
+hassil parses the template syntax (alternatives, optionals, ``{slot}`` lists, ``<rules>``);
+this module adds what hassil leaves out: line numbers, the checks a person editing the file
+needs, the vehicle action per intent, free-text sample values and a fingerprint that ties a
+trained model to the YAML it was trained on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hassil.expression import (
+    Alternative,
+    Expression,
+    Group,
+    ListReference,
+    RuleReference,
+    Sentence,
+    TextChunk,
+)
+from hassil.parse_expression import parse_sentence
+from hassil.sample import sample_expression
+
+OUT_OF_SCOPE = "out_of_scope"
+DEFAULT_INTENTS = Path(__file__).resolve().parent.parent / "intents" / "driver.yaml"
+
+
+class IntentsError(ValueError):
+    """A problem in an intents file, phrased as ``file:line: what is wrong``."""
+
+
+class _LineStr(str):
+    line: int
+
+
+@dataclass(frozen=True)
+class Template:
+    text: str
+    line: int
+    sentence: Sentence = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class SlotValue:
+    """One value of a list: the phrases that say it and the value the slot takes."""
+
+    phrases: tuple[str, ...]
+    out: str | int
+
+
+@dataclass(frozen=True)
+class SlotList:
+    name: str
+    values: tuple[SlotValue, ...] = ()
+    number_range: tuple[int, int, int] | None = None
+    free_text: bool = False
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    description: str
+    action: str | None
+    defaults: dict[str, str | int]
+    templates: tuple[Template, ...]
+
+
+@dataclass(frozen=True)
+class IntentLibrary:
+    path: Path
+    intents: dict[str, Intent]
+    out_of_scope: tuple[Template, ...]
+    lists: dict[str, SlotList]
+    rules: dict[str, Sentence] = field(repr=False)
+    prefixes: tuple[str, ...]
+    suffixes: tuple[str, ...]
+    fingerprint: str
+
+    @property
+    def labels(self) -> list[str]:
+        """Class labels for the classifier: every intent, then out-of-scope."""
+        return [*self.intents, OUT_OF_SCOPE]
+
+    def slot_lists(self, intent: str) -> dict[str, list[SlotList]]:
+        """Slot name → the lists its templates fill it from, for one intent."""
+        by_slot: dict[str, list[SlotList]] = {}
+        for template in self.intents[intent].templates:
+            for ref in list_references(template.sentence.expression, self.rules):
+                lists = by_slot.setdefault(ref.slot_name, [])
+                if self.lists[ref.list_name] not in lists:
+                    lists.append(self.lists[ref.list_name])
+        return by_slot
+
+
+def list_references(expression: Expression, rules: dict[str, Sentence]) -> list[ListReference]:
+    """Every ``{list}`` an expression refers to, through rules too."""
+    if isinstance(expression, ListReference):
+        return [expression]
+    if isinstance(expression, RuleReference) and expression.rule_name in rules:
+        return list_references(rules[expression.rule_name].expression, rules)
+    if isinstance(expression, Group):
+        return [ref for item in expression.items for ref in list_references(item, rules)]
+    return []
+
+
+def expand_phrases(expression: Expression) -> tuple[str, ...]:
+    """All the texts a (small, list-free) expression can say, lower-cased."""
+    texts = {" ".join(text.lower().split()) for text in sample_expression(expression)}
+    return tuple(sorted(texts - {""}))
+
+
+def load_intents(path: str | Path = DEFAULT_INTENTS) -> IntentLibrary:
+    """Read and validate an intents file; raise :class:`IntentsError` naming the file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise IntentsError(f"{path}: cannot read the intents file ({error.strerror})") from None
+    document = _parse_yaml(path, text)
+    return _Builder(path, document).build(_fingerprint(document))
+
+
+def _fingerprint(document: Any) -> str:
+    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _parse_yaml(path: Path, text: str) -> dict[str, Any]:
+    loader = _LineLoader(text)
+    try:
+        document = loader.get_single_data()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 1
+        raise IntentsError(f"{path}:{line}: YAML syntax error: {error.problem or error.context}") from None
+    except _DuplicateKey as duplicate:
+        raise IntentsError(f"{path}:{duplicate.line}: duplicate key '{duplicate.key}'") from None
+    finally:
+        loader.dispose()
+    if not isinstance(document, dict):
+        raise IntentsError(f"{path}:1: expected a mapping with an 'intents' section")
+    return document
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, line: int):
+        super().__init__(key)
+        self.key, self.line = key, line
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader whose strings remember their line and whose mappings reject duplicate keys."""
+
+    def construct_scalar(self, node: yaml.ScalarNode) -> Any:
+        value = super().construct_scalar(node)
+        if isinstance(value, str):
+            value = _LineStr(value)
+            value.line = node.start_mark.line + 1
+        return value
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise _DuplicateKey(str(key), key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:str", _LineLoader.construct_scalar)
+
+
+def _line(value: Any, default: int = 1) -> int:
+    return getattr(value, "line", default)
+
+
+class _Builder:
+    """Turns the YAML document into an :class:`IntentLibrary`, one check at a time."""
+
+    def __init__(self, path: Path, document: dict[str, Any]):
+        self.path = path
+        self.document = document
+
+    def fail(self, line: int, problem: str) -> IntentsError:
+        return IntentsError(f"{self.path}:{line}: {problem}")
+
+    def build(self, fingerprint: str) -> IntentLibrary:
+        self.lists = {name: self.parse_list(name, spec) for name, spec in self.section("lists").items()}
+        self.rules: dict[str, Sentence] = {}
+        for name, body in self.section("expansion_rules").items():
+            self.rules[name] = self.parse_template(body, what=f"rule <{name}>").sentence
+        intents_section = self.section("intents")
+        if not intents_section:
+            raise self.fail(1, "no intents: add at least one under 'intents:'")
+        intents = {name: self.parse_intent(name, spec) for name, spec in intents_section.items()}
+        oos = self.section("out_of_scope").get("sentences") or []
+        fillers = self.section("fillers")
+        return IntentLibrary(
+            path=self.path,
+            intents=intents,
+            out_of_scope=tuple(self.parse_template(text) for text in oos),
+            lists=self.lists,
+            rules=self.rules,
+            prefixes=tuple(str(p) for p in fillers.get("prefix") or ()),
+            suffixes=tuple(str(s) for s in fillers.get("suffix") or ()),
+            fingerprint=fingerprint,
+        )
+
+    def section(self, key: str) -> dict[str, Any]:
+        value = self.document.get(key) or {}
+        if not isinstance(value, dict):
+            raise self.fail(_line(key), f"'{key}' must be a mapping")
+        return value
+
+    def parse_intent(self, name: str, spec: Any) -> Intent:
+        if name == OUT_OF_SCOPE:
+            raise self.fail(
+                _line(name), f"'{OUT_OF_SCOPE}' is reserved: put those sentences under 'out_of_scope:'"
+            )
+        if not isinstance(spec, dict):
+            raise self.fail(_line(name), f"intent '{name}' must be a mapping with 'data: - sentences:'")
+        sentences = [
+            text for block in spec.get("data") or [] for text in (block or {}).get("sentences") or []
+        ]
+        if not sentences:
+            raise self.fail(_line(name), f"intent '{name}' is empty: it has no sentences")
+        templates = tuple(self.parse_template(text, what=f"intent '{name}'") for text in sentences)
+        defaults = spec.get("defaults") or {}
+        intent = Intent(
+            name=name,
+            description=str(spec.get("description", "")),
+            action=str(spec["action"]) if spec.get("action") else None,
+            defaults={str(k): v for k, v in defaults.items()},
+            templates=templates,
+        )
+        self.check_defaults(intent)
+        return intent
+
+    def check_defaults(self, intent: Intent) -> None:
+        slots = {
+            ref.slot_name
+            for t in intent.templates
+            for ref in list_references(t.sentence.expression, self.rules)
+        }
+        for slot in intent.defaults:
+            if slot not in slots:
+                raise self.fail(
+                    _line(slot),
+                    f"intent '{intent.name}' has a default for '{slot}', a slot none of its templates fill",
+                )
+
+    def parse_template(self, text: Any, what: str = "out_of_scope") -> Template:
+        line = _line(text)
+        if not isinstance(text, str) or not text.strip():
+            raise self.fail(line, f"empty template in {what}")
+        self.check_brackets(text, line)
+        try:
+            sentence = parse_sentence(text, keep_text=True)
+        except Exception as error:  # hassil raises several types for malformed templates
+            raise self.fail(line, f"cannot parse template '{text}': {error}") from None
+        for ref in list_references(sentence.expression, {}):
+            if ref.list_name not in self.lists and not ref.is_inline_range:
+                raise self.fail(line, f"unknown slot list {{{ref.list_name}}} in '{text}'")
+        self.check_rules(sentence.expression, text, line)
+        if _can_be_empty(sentence.expression, self.rules):
+            raise self.fail(line, f"template '{text}' can expand to nothing (everything in it is optional)")
+        return Template(text=str(text), line=line, sentence=sentence)
+
+    def check_brackets(self, text: str, line: int) -> None:
+        pairs = {")": "(", "]": "[", "}": "{", ">": "<"}
+        stack: list[str] = []
+        for char in text:
+            if char in "([{<":
+                stack.append(char)
+            elif char in pairs and (not stack or stack.pop() != pairs[char]):
+                raise self.fail(line, f"unbalanced brackets in '{text}': unexpected '{char}'")
+        if stack:
+            raise self.fail(line, f"unbalanced brackets in '{text}': '{stack[-1]}' is never closed")
+
+    def check_rules(self, expression: Expression, text: str, line: int) -> None:
+        if isinstance(expression, RuleReference) and expression.rule_name not in self.rules:
+            raise self.fail(line, f"unknown rule <{expression.rule_name}> in '{text}'")
+        for item in getattr(expression, "items", []):
+            self.check_rules(item, text, line)
+
+    def parse_list(self, name: str, spec: Any) -> SlotList:
+        line = _line(name)
+        if not isinstance(spec, dict):
+            raise self.fail(line, f"list '{name}' must be a mapping with 'values', 'range' or 'wildcard'")
+        if "range" in spec:
+            return SlotList(name=name, number_range=self.parse_range(name, spec["range"]))
+        values = spec.get("values") or []
+        if not values:
+            kind = "free-text list" if spec.get("wildcard") else "list"
+            raise self.fail(
+                line, f"{kind} '{name}' has no values (free-text lists need sample values to train on)"
+            )
+        return SlotList(
+            name=name,
+            values=tuple(self.parse_value(name, value) for value in values),
+            free_text=bool(spec.get("wildcard")),
+        )
+
+    def parse_range(self, name: str, spec: Any) -> tuple[int, int, int]:
+        try:
+            start, stop, step = int(spec["from"]), int(spec["to"]), int(spec.get("step", 1))
+        except (KeyError, TypeError, ValueError):
+            raise self.fail(_line(name), f"range list '{name}' needs whole numbers 'from' and 'to'") from None
+        if start > stop or step < 1:
+            raise self.fail(_line(name), f"range list '{name}' is empty: from {start} to {stop} step {step}")
+        return start, stop, step
+
+    def parse_value(self, list_name: str, value: Any) -> SlotValue:
+        said, out = (value.get("in"), value.get("out")) if isinstance(value, dict) else (value, value)
+        line = _line(said, _line(list_name))
+        if said is None or not str(said).strip():
+            raise self.fail(line, f"empty value in list '{list_name}'")
+        self.check_brackets(str(said), line)
+        try:
+            phrases = expand_phrases(parse_sentence(str(said)).expression)
+        except Exception as error:
+            raise self.fail(line, f"cannot parse value '{said}' in list '{list_name}': {error}") from None
+        if not phrases:
+            raise self.fail(line, f"value '{said}' in list '{list_name}' can expand to nothing")
+        return SlotValue(
+            phrases=phrases, out=out if isinstance(out, int) else str(out if out is not None else said)
+        )
+
+
+def _can_be_empty(expression: Expression, rules: dict[str, Sentence]) -> bool:
+    """Whether some expansion of the expression says no word at all."""
+    if isinstance(expression, TextChunk):
+        return not expression.text.strip()
+    if isinstance(expression, ListReference):
+        return False
+    if isinstance(expression, RuleReference):
+        rule = rules.get(expression.rule_name)
+        return rule is not None and _can_be_empty(rule.expression, rules)
+    if isinstance(expression, Alternative):
+        return expression.is_optional or any(_can_be_empty(item, rules) for item in expression.items)
+    if isinstance(expression, Group):
+        return all(_can_be_empty(item, rules) for item in expression.items)
+    return False

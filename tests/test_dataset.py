@@ -1,0 +1,100 @@
+"""Template expansion and the synthetic dataset: balance, dedup, reproducibility, no leakage."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+
+import pytest
+
+from assistant.intents import OUT_OF_SCOPE, load_intents
+from training.dataset import SPLITS, TemplateSampler, build_dataset, read_split, write_dataset
+from training.dataset import _dedup_key as dedup_key
+
+
+@pytest.fixture(scope="module")
+def library():
+    return load_intents()
+
+
+@pytest.fixture(scope="module")
+def splits(library):
+    return build_dataset(library, per_intent=200, seed=7)
+
+
+def test_sampler_records_slot_values_it_wrote(library):
+    sampler = TemplateSampler(library, random.Random(1))
+    template = next(t for t in library.intents["lights"].templates if "{light}" in t.text and "{light_state" in t.text)
+    for _ in range(50):
+        draw = sampler.draw(template)
+        assert draw.slots["light"] in {"headlights", "high_beams", "fog_lights", "hazards", "interior"}
+        assert draw.slots["state"] in {"on", "off"}
+        assert "{light}" in draw.wording and "{state}" in draw.wording
+        said = next(text for text, slot in draw.parts if slot == "light")
+        assert said.lower() in draw.text.lower()
+
+
+def test_numbers_are_sampled_from_ranges_as_digits_or_words(library):
+    sampler = TemplateSampler(library, random.Random(3))
+    template = next(t for t in library.intents["climate"].templates if "<temp>" in t.text)
+    draws = [sampler.draw(template) for _ in range(200)]
+    values = {d.slots["temperature"] for d in draws}
+    assert values <= set(range(16, 31)) | set(range(60, 86))
+    assert any(str(d.slots["temperature"]) in d.text for d in draws)
+    assert any("twenty" in d.text or "sixty" in d.text or "seventy" in d.text for d in draws)
+
+
+def test_every_label_is_balanced_in_every_split(splits, library):
+    for split, share in SPLITS.items():
+        counts = Counter(example.intent for example in splits[split])
+        assert set(counts) == set(library.labels)
+        assert set(counts.values()) == {round(200 * share)}, (split, counts)
+
+
+def test_no_duplicate_sentences(splits):
+    keys = [dedup_key(e.text) for examples in splits.values() for e in examples]
+    assert len(keys) == len(set(keys))
+
+
+def test_no_wording_is_shared_between_splits(splits):
+    wordings = {split: {e.wording for e in examples} for split, examples in splits.items()}
+    assert not wordings["train"] & wordings["test"]
+    assert not wordings["train"] & wordings["validation"]
+    assert not wordings["validation"] & wordings["test"]
+
+
+def test_same_seed_same_dataset_other_seed_other_dataset(library, splits):
+    assert build_dataset(library, per_intent=200, seed=7) == splits
+    assert build_dataset(library, per_intent=200, seed=8)["train"] != splits["train"]
+
+
+def test_sentences_come_typed_and_as_whisper_transcripts(splits):
+    examples = splits["train"]
+    forms = Counter(e.form for e in examples)
+    assert set(forms) == {"typed", "transcript", "misheard"}
+    transcripts = [e.text for e in examples if e.form == "transcript"]
+    assert all(t[0].isupper() or not t[0].isalpha() for t in transcripts)
+    assert sum(t.endswith((".", "?", "!")) for t in transcripts) > len(transcripts) / 2
+    assert all(e.text == e.text.lower() for e in examples if e.form == "typed")
+    climate = [e for e in examples if e.form == "transcript" and "temperature" in e.slots]
+    assert climate and all(str(e.slots["temperature"]) in e.text for e in climate)
+
+
+def test_out_of_scope_has_no_slots_and_intents_do(splits):
+    assert all(not e.slots for e in splits["train"] if e.intent == OUT_OF_SCOPE)
+    assert sum(bool(e.slots) for e in splits["train"] if e.intent == "navigation") > 100
+
+
+def test_per_intent_is_configurable(library):
+    small = build_dataset(library, per_intent=20, seed=1)
+    assert Counter(e.intent for e in small["train"])["lights"] == 14
+
+
+def test_written_files_open_as_jsonl_with_label_map(tmp_path, library, splits):
+    out = write_dataset(splits, library, tmp_path / "dataset")
+    assert sorted(p.name for p in out.iterdir()) == ["labels.json", "test.jsonl", "train.jsonl", "validation.jsonl"]
+    assert read_split(out / "test.jsonl") == splits["test"]
+    labels = json.loads((out / "labels.json").read_text())
+    assert labels["labels"] == library.labels and labels["fingerprint"] == library.fingerprint
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -1,0 +1,110 @@
+"""The intents YAML: parsing, synonyms, and every validation error with its file and line."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from assistant.intents import OUT_OF_SCOPE, IntentsError, load_intents
+
+VALID = """\
+language: en
+intents:
+  lights:
+    action: set_light
+    data:
+      - sentences:
+          - "(turn|switch) {state} [the] {light}"
+lists:
+  light:
+    values:
+      - in: "(brights|high beams|full beam)"
+        out: high_beams
+  state:
+    values: ["on", "off"]
+"""
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "intents.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def error_for(tmp_path, text: str) -> str:
+    with pytest.raises(IntentsError) as caught:
+        load_intents(write(tmp_path, text))
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_bundled_intents_load_with_six_intents_and_out_of_scope():
+    library = load_intents()
+    assert list(library.intents) == ["lights", "climate", "navigation", "media", "phone", "windows"]
+    assert library.labels[-1] == OUT_OF_SCOPE
+    assert library.out_of_scope
+    assert all(intent.action for intent in library.intents.values())
+
+
+def test_synonyms_expand_to_every_phrase(tmp_path):
+    library = load_intents(write(tmp_path, VALID))
+    (high_beams,) = library.lists["light"].values
+    assert high_beams.out == "high_beams"
+    assert set(high_beams.phrases) == {"brights", "high beams", "full beam"}
+    assert set(library.slot_lists("lights")) == {"state", "light"}
+
+
+def test_fingerprint_ignores_comments_but_not_content(tmp_path):
+    base = load_intents(write(tmp_path, VALID)).fingerprint
+    assert load_intents(write(tmp_path, "# a comment\n" + VALID)).fingerprint == base
+    changed = VALID.replace("full beam", "main beam")
+    assert load_intents(write(tmp_path, changed)).fingerprint != base
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "words"),
+    [
+        (("[the] {light}", "[the {light}"), 7, "unbalanced brackets"),
+        (("[the] {light}", "[the] {light})"), 7, "unbalanced brackets"),
+        (("{state} [the] {light}", "{state} [the] {lamp}"), 7, "unknown slot list {lamp}"),
+        (('"(turn|switch) {state} [the] {light}"', '"[please] [now]"'), 7, "expand to nothing"),
+        (('"(turn|switch) {state} [the] {light}"', '""'), 7, "empty template"),
+        (("intents:\n", "intents:\n  lights:\n    data: []\n"), 5, "duplicate key 'lights'"),
+        (('full beam)"', 'full beam"'), 11, "unbalanced brackets in '(brights|high beams|full beam'"),
+        (("  state:\n    values", "  state:\n    wildcard: true\n    values: []\n    x"), 13, "free-text list 'state' has no values"),
+        (("(turn|switch) {state}", "(turn|switch) <how> {state}"), 7, "unknown rule <how>"),
+    ],
+)
+def test_validation_errors_name_file_line_and_problem(tmp_path, change, line, words):
+    message = error_for(tmp_path, VALID.replace(*change, 1))
+    assert message.startswith(f"{tmp_path / 'intents.yaml'}:{line}: "), message
+    assert words in message
+
+
+def test_yaml_syntax_error_has_line(tmp_path):
+    message = error_for(tmp_path, VALID.replace("    action: set_light", "    action: [set_light"))
+    assert ":5: YAML syntax error" in message or ":6: YAML syntax error" in message
+
+
+def test_empty_intent_is_rejected(tmp_path):
+    message = error_for(tmp_path, VALID.replace("intents:\n", "intents:\n  climate:\n    data: []\n", 1))
+    assert message.endswith(":3: intent 'climate' is empty: it has no sentences")
+
+
+def test_no_intents_and_unreadable_file(tmp_path):
+    assert "no intents" in error_for(tmp_path, "language: en\nintents: {}\n")
+    with pytest.raises(IntentsError, match="cannot read"):
+        load_intents(tmp_path / "missing.yaml")
+
+
+def test_reserved_name_and_bad_default(tmp_path):
+    assert "reserved" in error_for(tmp_path, VALID.replace("  lights:", f"  {OUT_OF_SCOPE}:"))
+    bad_default = VALID.replace("    action: set_light", "    action: set_light\n    defaults:\n      colour: red")
+    assert "colour" in error_for(tmp_path, bad_default)
+
+
+def test_range_list_must_not_be_empty(tmp_path):
+    text = VALID.replace("  state:\n    values: [\"on\", \"off\"]", "  state:\n    range: {from: 30, to: 16}")
+    assert "is empty" in error_for(tmp_path, text)

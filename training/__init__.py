@@ -1,0 +1,1 @@
+"""Turning YAML intent templates into trained intent classifiers."""

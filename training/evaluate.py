@@ -1,0 +1,84 @@
+"""Score understood commands against expected intents and slots (the dev set's JSONL format)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.intents import OUT_OF_SCOPE
+
+
+class JsonlError(ValueError):
+    """A line of a JSONL file that cannot be used, phrased as ``file:line: problem``."""
+
+
+@dataclass(frozen=True)
+class Labelled:
+    text: str
+    intent: str | None = None
+    slots: dict | None = None
+
+
+def read_jsonl(path: Path, need_labels: bool = False) -> list[Labelled]:
+    """Lines with a "text" field (and "intent"/"slots" when ``need_labels``); other fields ignored."""
+    rows = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise JsonlError(f"{path}: cannot read ({error.strerror})") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise JsonlError(f"{path}:{number}: not valid JSON ({error.msg})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise JsonlError(f'{path}:{number}: expected an object with a "text" string')
+        if need_labels and not isinstance(record.get("intent"), str):
+            raise JsonlError(f'{path}:{number}: expected an "intent" field to evaluate against')
+        rows.append(Labelled(record["text"], record.get("intent"), record.get("slots") or {}))
+    return rows
+
+
+def slots_match(expected: dict, predicted: dict) -> bool:
+    """Every expected slot is there with the same value (numbers compared as numbers)."""
+    return all(_same(value, predicted.get(name)) for name, value in expected.items())
+
+
+def _same(expected, predicted) -> bool:
+    if isinstance(expected, int | float) and isinstance(predicted, int | float):
+        return abs(expected - predicted) < 1e-6
+    return str(expected).strip().lower() == str(predicted).strip().lower()
+
+
+def command_correct(expected: Labelled, intent: str, slots: dict) -> bool:
+    """The intent and every given slot match: how a spoken command is counted correct."""
+    return intent == expected.intent and slots_match(expected.slots or {}, slots)
+
+
+def score(examples: list[Labelled], intents: list[str], slots: list[dict]) -> dict:
+    """In-scope intent accuracy, out-of-scope rejection, slot exact-match where slots are given."""
+    in_scope = [i for i, e in enumerate(examples) if e.intent != OUT_OF_SCOPE]
+    out_of_scope = [i for i, e in enumerate(examples) if e.intent == OUT_OF_SCOPE]
+    with_slots = [i for i in in_scope if examples[i].slots]
+    misses = [
+        {"text": examples[i].text, "expected": examples[i].intent, "expected_slots": examples[i].slots,
+         "got": intents[i], "got_slots": slots[i]}
+        for i in range(len(examples))
+        if not command_correct(examples[i], intents[i], slots[i])
+    ]
+    return {
+        "intent_accuracy": _share(in_scope, lambda i: intents[i] == examples[i].intent),
+        "oos_rejection": _share(out_of_scope, lambda i: intents[i] == OUT_OF_SCOPE),
+        "slot_exact_match": _share(with_slots, lambda i: command_correct(examples[i], intents[i], slots[i])),
+        "command_accuracy": _share(range(len(examples)), lambda i: command_correct(examples[i], intents[i], slots[i])),
+        "counts": {"in_scope": len(in_scope), "out_of_scope": len(out_of_scope), "with_slots": len(with_slots)},
+        "misses": misses,
+    }
+
+
+def _share(indices, correct) -> float | None:
+    indices = list(indices)
+    return sum(map(correct, indices)) / len(indices) if indices else None
