@@ -1,0 +1,416 @@
+"""The simulated car: every rule, read through the new state and the driver's sentence."""
+
+from dataclasses import FrozenInstanceError, replace
+
+import pytest
+
+from assistant.vehicle import (
+    ACTIONS,
+    FAN_MAX,
+    MAX_SPEED_KMH,
+    MAX_TEMP_C,
+    MIN_TEMP_C,
+    PLAYLISTS,
+    SUNROOF_MAX_SPEED_KMH,
+    Climate,
+    Lights,
+    Media,
+    Outcome,
+    Phone,
+    Vehicle,
+    VehicleState,
+    Windows,
+    apply,
+)
+
+BASE = VehicleState()
+
+
+def run(action, slots, state=BASE, now=None):
+    return apply(state, action, "some_intent", slots, now)
+
+
+# -- dispatch and robustness ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", [None, "wipers"])
+def test_unknown_or_missing_action_changes_nothing(action):
+    state, outcome = apply(BASE, action, "wipers", {"state": "on"})
+    assert state is BASE
+    assert outcome == Outcome(False, "The car has no action for 'wipers' yet.")
+
+
+GARBAGE = [
+    {},
+    {"state": "sideways", "temperature": "abc"},
+    {"light": "laser", "window": "trunk", "action": "dance", "source": "tape", "change": 7},
+    {"temperature": float("nan"), "amount": "lots", "feature": None, "contact": ""},
+    {"amount": 0, "destination": "   ", "temperature": float("inf")},
+    {"amount": [1, 2], "change": ["up"], "contact": {"x": 1}},
+]
+
+
+@pytest.mark.parametrize("slots", GARBAGE)
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_bad_or_missing_slots_never_raise(action, slots):
+    state, outcome = run(action, slots)
+    assert isinstance(outcome, Outcome) and outcome.message.endswith((".", "?"))
+    if not outcome.done:
+        assert state == BASE
+
+
+@pytest.mark.parametrize(
+    ("action", "slots", "words"),
+    [
+        ("adjust_climate", {"state": "sideways", "temperature": "abc"}, "'abc' is not a number"),
+        ("set_light", {"state": "sideways"}, "try on or off"),
+        ("move_window", {"window": "trunk"}, "rear left"),
+        ("control_media", {"action": "dance"}, "volume up"),
+        ("move_window", {"amount": 150}, "1 to 100 percent"),
+    ],
+)
+def test_bad_slot_values_are_explained(action, slots, words):
+    state, outcome = run(action, slots)
+    assert state == BASE
+    assert not outcome.done and words in outcome.message
+
+
+def test_apply_never_mutates_and_state_is_frozen():
+    before = VehicleState()
+    state, outcome = run("set_light", {"light": "high_beams"}, state=before)
+    assert outcome.done and state.lights.high_beams
+    assert before == VehicleState() and not before.lights.high_beams
+    with pytest.raises(FrozenInstanceError):
+        state.lights.headlights = False  # type: ignore[misc]
+
+
+# -- lights ---------------------------------------------------------------------------------
+
+
+def test_light_defaults_to_headlights_on():
+    state, outcome = run("set_light", {})
+    assert state.lights == Lights(headlights=True)
+    assert outcome == Outcome(True, "Headlights on.")
+
+
+@pytest.mark.parametrize(("light", "name"), [("high_beams", "High beams"), ("fog_lights", "Fog lights")])
+def test_high_beams_and_fog_lights_switch_headlights_on(light, name):
+    state, outcome = run("set_light", {"light": light, "state": "on"})
+    assert state.lights.headlights and getattr(state.lights, light)
+    assert outcome == Outcome(True, f"{name} on, headlights on too.")
+    again, outcome = run("set_light", {"light": light}, state=state)
+    assert outcome.message == f"{name} on."
+
+
+def test_headlights_off_switches_dependents_off():
+    lit = replace(BASE, lights=Lights(headlights=True, high_beams=True, fog_lights=True, interior=True))
+    state, outcome = run("set_light", {"light": "headlights", "state": "off"}, state=lit)
+    assert state.lights == Lights(interior=True)
+    assert outcome == Outcome(True, "Headlights off, high beams and fog lights off too.")
+
+
+def test_high_beams_off_keeps_headlights():
+    lit = replace(BASE, lights=Lights(headlights=True, high_beams=True))
+    state, outcome = run("set_light", {"light": "high_beams", "state": "off"}, state=lit)
+    assert state.lights == Lights(headlights=True)
+    assert outcome.message == "High beams off."
+
+
+def test_hazards_and_forgiving_spelling():
+    state, outcome = run("set_light", {"light": "Hazards", "state": "ON"})
+    assert state.lights == Lights(hazards=True)
+    assert outcome.message == "Hazard lights on."
+
+
+# -- climate --------------------------------------------------------------------------------
+
+
+def test_set_celsius():
+    state, outcome = run("adjust_climate", {"temperature": 22.5})
+    assert state.climate.target_c == 22.5
+    assert outcome == Outcome(True, "Cabin set to 22.5 °C.")
+
+
+@pytest.mark.parametrize(("fahrenheit", "celsius"), [(70, 21.0), ("72", 22.0), (75, 24.0), (66.5, 19.0)])
+def test_fahrenheit_converted_to_half_degrees(fahrenheit, celsius):
+    state, outcome = run("adjust_climate", {"temperature": fahrenheit})
+    assert state.climate.target_c == celsius
+    assert outcome.done and f"{celsius:g} °C ({float(fahrenheit):g} °F)" in outcome.message
+
+
+def test_seventy_fahrenheit_message():
+    _, outcome = run("adjust_climate", {"temperature": 70})
+    assert outcome.message == "Cabin set to 21 °C (70 °F)."
+
+
+@pytest.mark.parametrize(
+    ("value", "target", "message"),
+    [
+        (35, MAX_TEMP_C, "30 °C is the warmest setting; set to 30 °C."),
+        (10, MIN_TEMP_C, "16 °C is the coolest setting; set to 16 °C."),
+        (-5, MIN_TEMP_C, "16 °C is the coolest setting; set to 16 °C."),
+        (95, MAX_TEMP_C, "30 °C is the warmest setting; set to 30 °C instead of 95 °F."),
+        (50, MIN_TEMP_C, "16 °C is the coolest setting; set to 16 °C instead of 50 °F."),
+    ],
+)
+def test_temperature_clamped_both_ends_in_c_and_f(value, target, message):
+    state, outcome = run("adjust_climate", {"temperature": value})
+    assert state.climate.target_c == target
+    assert outcome == Outcome(True, message)
+
+
+def test_exact_limits_are_not_clamped():
+    _, outcome = run("adjust_climate", {"temperature": 30})
+    assert outcome.message == "Cabin set to 30 °C."
+
+
+@pytest.mark.parametrize(
+    ("slots", "target"),
+    [({"change": "up"}, 22.0), ({"change": "down"}, 20.0), ({"feature": "heat", "change": "up"}, 22.0)],
+)
+def test_change_steps_one_degree(slots, target):
+    state, outcome = run("adjust_climate", slots)
+    assert state.climate.target_c == target
+    assert outcome == Outcome(True, f"Cabin set to {target:g} °C.")
+
+
+@pytest.mark.parametrize(
+    ("target", "change", "limit"), [(MAX_TEMP_C, "up", "warmest"), (MIN_TEMP_C, "down", "coolest")]
+)
+def test_change_at_limit_says_so(target, change, limit):
+    at_limit = replace(BASE, climate=Climate(target_c=target))
+    state, outcome = run("adjust_climate", {"change": change}, state=at_limit)
+    assert state == at_limit
+    assert not outcome.done and limit in outcome.message
+
+
+@pytest.mark.parametrize(("switch", "target"), [("on", 23.0), (None, 23.0), ("off", 19.0)])
+def test_heat_on_and_off_move_the_target(switch, target):
+    slots = {"feature": "heat"} | ({"state": switch} if switch else {})
+    state, outcome = run("adjust_climate", slots)
+    assert state.climate.target_c == target and outcome.done
+
+
+def test_fan_steps_and_limits():
+    state, outcome = run("adjust_climate", {"feature": "fan", "change": "up"})
+    assert state.climate.fan == 3 and outcome.message == "Fan at speed 3."
+    full = replace(BASE, climate=Climate(fan=FAN_MAX))
+    state, outcome = run("adjust_climate", {"feature": "fan", "change": "up"}, state=full)
+    assert state.climate.fan == FAN_MAX and not outcome.done and "full speed" in outcome.message
+    off = replace(BASE, climate=Climate(fan=0))
+    state, outcome = run("adjust_climate", {"feature": "fan", "change": "down"}, state=off)
+    assert state.climate.fan == 0 and not outcome.done and "already off" in outcome.message
+
+
+def test_fan_on_and_off():
+    state, outcome = run("adjust_climate", {"feature": "fan", "state": "off"})
+    assert state.climate.fan == 0 and outcome.message == "Fan off."
+    state, outcome = run("adjust_climate", {"feature": "fan", "state": "on"}, state=state)
+    assert state.climate.fan == 3 and outcome.message == "Fan at speed 3."
+
+
+@pytest.mark.parametrize(("feature", "label"), [("ac", "Air conditioning"), ("defrost", "Defrost")])
+def test_ac_and_defrost_switch(feature, label):
+    state, outcome = run("adjust_climate", {"feature": feature, "state": "on"})
+    assert getattr(state.climate, feature) and outcome.message == f"{label} on."
+    state, outcome = run("adjust_climate", {"feature": feature, "state": "off"}, state=state)
+    assert not getattr(state.climate, feature) and outcome.message == f"{label} off."
+
+
+def test_climate_without_anything_actionable_asks():
+    state, outcome = run("adjust_climate", {"state": "on"})
+    assert state == BASE
+    assert outcome == Outcome(False, "Which climate setting? Try 'set 21 degrees'.")
+
+
+# -- navigation -----------------------------------------------------------------------------
+
+
+def test_route_started_and_cancelled():
+    state, outcome = run("navigate", {"destination": "the library"})
+    assert state.navigation.active and state.navigation.destination == "the library"
+    assert outcome == Outcome(True, "Route to the library started.")
+    state, outcome = run("navigate", {"action": "cancel"}, state=state)
+    assert not state.navigation.active and state.navigation.destination is None
+    assert outcome.done and "cancelled" in outcome.message
+
+
+def test_cancel_without_route_and_nowhere_to_go():
+    _, outcome = run("navigate", {"action": "cancel"})
+    assert outcome == Outcome(False, "There is no active route.")
+    _, outcome = run("navigate", {})
+    assert not outcome.done and "Where to?" in outcome.message
+
+
+# -- media ----------------------------------------------------------------------------------
+
+
+def test_play_pause_and_tracks_cycle():
+    music = PLAYLISTS["music"]
+    state, outcome = run("control_media", {"action": "play"})
+    assert state.media.playing and outcome.message == f"Playing {music[0]}."
+    state, outcome = run("control_media", {"action": "previous"}, state=state)
+    assert state.media.track == music[-1] and outcome.message == f"Playing {music[-1]}."
+    state, _ = run("control_media", {"action": "next"}, state=state)
+    assert state.media.track == music[0]
+    state, outcome = run("control_media", {"action": "pause"}, state=state)
+    assert not state.media.playing and outcome.done
+    _, outcome = run("control_media", {"action": "pause"}, state=state)
+    assert outcome == Outcome(False, "Nothing is playing.")
+
+
+def test_source_switches_to_radio():
+    state, outcome = run("control_media", {"source": "radio"})
+    assert state.media.source == "radio" and state.media.playing
+    assert outcome.message == f"Playing {PLAYLISTS['radio'][0]}."
+
+
+@pytest.mark.parametrize(
+    ("volume", "action", "expected", "done"),
+    [
+        (40, "volume_up", 50, True),
+        (40, "volume_down", 30, True),
+        (100, "volume_up", 100, False),
+        (0, "volume_down", 0, False),
+    ],
+)
+def test_volume_steps_and_limits(volume, action, expected, done):
+    start = replace(BASE, media=Media(volume=volume))
+    state, outcome = run("control_media", {"action": action}, state=start)
+    assert state.media.volume == expected and outcome.done is done
+    assert str(expected) in outcome.message
+
+
+def test_media_without_action_asks():
+    state, outcome = run("control_media", {})
+    assert state == BASE and not outcome.done
+
+
+# -- phone ----------------------------------------------------------------------------------
+
+
+def test_hang_up_and_answer_without_a_call():
+    _, outcome = run("control_phone", {"action": "hang_up"})
+    assert outcome == Outcome(False, "There is no call to hang up.")
+    _, outcome = run("control_phone", {"action": "answer"})
+    assert outcome == Outcome(False, "No one is calling.")
+
+
+def test_answer_incoming_call_then_hang_up():
+    car = Vehicle()
+    assert car.simulate_incoming_call("Mom") == Outcome(True, "Mom is calling.")
+    assert car.state.phone.status == "ringing"
+    outcome = car.execute("control_phone", "answer_call", {"action": "answer"}, now=12.5)
+    assert car.state.phone == Phone("in_call", "Mom", 12.5)
+    assert outcome.done and "Mom" in outcome.message
+    outcome = car.execute("control_phone", "hang_up", {"action": "hang_up"})
+    assert car.state.phone == Phone() and outcome.message == "Ended the call with Mom."
+
+
+def test_hang_up_while_ringing_declines():
+    car = Vehicle()
+    car.simulate_incoming_call("Dentist")
+    outcome = car.execute("control_phone", "hang_up", {"action": "hang_up"})
+    assert car.state.phone == Phone()
+    assert outcome == Outcome(True, "Declined the call from Dentist.")
+
+
+def test_call_with_contact_and_implicit_action():
+    state, outcome = run("control_phone", {"contact": "Alex"}, now=3.0)
+    assert state.phone == Phone("in_call", "Alex", 3.0)
+    assert outcome == Outcome(True, "Calling Alex.")
+
+
+def test_call_refused_while_busy_or_without_contact():
+    busy = replace(BASE, phone=Phone("in_call", "Alex", 1.0))
+    state, outcome = run("control_phone", {"action": "call", "contact": "Sam"}, state=busy)
+    assert state == busy and not outcome.done and "already on a call with Alex" in outcome.message
+    ringing = replace(BASE, phone=Phone("ringing", "Sam"))
+    _, outcome = run("control_phone", {"contact": "Alex"}, state=ringing)
+    assert not outcome.done and "Sam is calling" in outcome.message
+    _, outcome = run("control_phone", {"action": "call"})
+    assert outcome == Outcome(False, "Who should I call?")
+
+
+def test_incoming_call_refused_while_busy():
+    car = Vehicle(replace(BASE, phone=Phone("in_call", "Alex")))
+    outcome = car.simulate_incoming_call("Sam")
+    assert not outcome.done and car.state.phone.contact == "Alex"
+
+
+# -- windows --------------------------------------------------------------------------------
+
+
+def test_window_defaults_to_driver_fully_open():
+    state, outcome = run("move_window", {})
+    assert state.windows == Windows(driver=100)
+    assert outcome == Outcome(True, "Driver window open.")
+
+
+def test_window_open_by_amount_then_close():
+    state, outcome = run("move_window", {"window": "rear_left", "amount": "30"})
+    assert state.windows == Windows(rear_left=30) and outcome.message == "Rear left window open to 30%."
+    state, outcome = run("move_window", {"window": "rear_left", "state": "closed"}, state=state)
+    assert state.windows == Windows() and outcome.message == "Rear left window closed."
+
+
+def test_all_opens_side_windows_but_not_sunroof_and_closes_everything():
+    state, outcome = run("move_window", {"window": "all"})
+    assert state.windows == Windows(100, 100, 100, 100, 0)
+    assert outcome.message == "All side windows open."
+    state = replace(state, windows=replace(state.windows, sunroof=50))
+    state, outcome = run("move_window", {"window": "all", "state": "closed"}, state=state)
+    assert state.windows == Windows() and "sunroof" in outcome.message
+
+
+@pytest.mark.parametrize("speed", [SUNROOF_MAX_SPEED_KMH + 1, 130])
+def test_sunroof_refused_above_speed_limit(speed):
+    fast = replace(BASE, speed_kmh=speed)
+    state, outcome = run("move_window", {"window": "sunroof", "state": "open"}, state=fast)
+    assert state == fast and state.windows.sunroof == 0
+    assert outcome == Outcome(False, "Sunroof stays closed above 80 km/h.")
+
+
+@pytest.mark.parametrize("speed", [0, 50, SUNROOF_MAX_SPEED_KMH])
+def test_sunroof_allowed_at_or_below_speed_limit(speed):
+    state, outcome = run("move_window", {"window": "sunroof"}, state=replace(BASE, speed_kmh=speed))
+    assert state.windows.sunroof == 100 and outcome == Outcome(True, "Sunroof open.")
+
+
+def test_closing_sunroof_always_allowed_at_speed():
+    fast_open = replace(BASE, speed_kmh=200, windows=Windows(sunroof=100))
+    state, outcome = run("move_window", {"window": "sunroof", "state": "closed"}, state=fast_open)
+    assert state.windows.sunroof == 0 and outcome == Outcome(True, "Sunroof closed.")
+
+
+# -- the Vehicle wrapper --------------------------------------------------------------------
+
+
+def test_vehicle_execute_keeps_state_and_reset_restores():
+    car = Vehicle()
+    car.execute("set_light", "lights_on", {"light": "fog_lights"})
+    car.execute("adjust_climate", "set_temperature", {"temperature": 70})
+    car.set_speed(90)
+    assert car.state.lights.fog_lights and car.state.climate.target_c == 21.0
+    car.reset()
+    assert car.state == VehicleState()
+
+
+def test_reset_returns_to_initial_state_given():
+    start = replace(BASE, speed_kmh=30)
+    car = Vehicle(start)
+    car.execute("move_window", "open_window", {"window": "passenger"})
+    car.reset()
+    assert car.state is start
+
+
+@pytest.mark.parametrize(("kmh", "expected"), [(90, 90.0), (-10, 0.0), (400, MAX_SPEED_KMH)])
+def test_set_speed_clamps(kmh, expected):
+    car = Vehicle()
+    outcome = car.set_speed(kmh)
+    assert car.state.speed_kmh == expected and outcome.done and f"{expected:g} km/h" in outcome.message
+
+
+def test_set_speed_rejects_nan():
+    car = Vehicle()
+    assert not car.set_speed(float("nan")).done and car.state.speed_kmh == 0
