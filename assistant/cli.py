@@ -1,0 +1,150 @@
+"""The ``car-assistant`` command: the dashboard by default, and headless subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from assistant.intents import DEFAULT_INTENTS, IntentsError, load_intents
+from assistant.nlu import DEFAULT_MODEL_DIR, NluError, NluOptions
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _error_types() -> tuple[type[BaseException], ...]:
+    """Errors whose message is the whole story: printed as one line, no traceback."""
+    from training.evaluate import JsonlError
+
+    return (IntentsError, NluError, JsonlError, FileNotFoundError, PermissionError)
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--intents", type=Path, default=DEFAULT_INTENTS, help="intents YAML (default: %(default)s)")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR, help="trained model folder (default: %(default)s)")
+    parser.add_argument("--threshold", type=float, default=NluOptions.threshold, help="reject below this confidence")
+    parser.add_argument("--margin", type=float, default=NluOptions.margin, help="reject below this top-two gap")
+
+
+def load_understander(args: argparse.Namespace):
+    from assistant.nlu import IntentClassifier, Understander
+
+    library = load_intents(args.intents)
+    classifier = IntentClassifier(args.model, library)
+    return Understander(classifier, library, NluOptions(args.threshold, args.margin))
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from training.run import VARIANTS, train_variants
+
+    variants = list(VARIANTS) if args.variant == "all" else [args.variant]
+    overrides = {
+        key: value
+        for key, value in {
+            "base_model": args.base_model,
+            "learning_rate": args.learning_rate,
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "lora_r": args.lora_r,
+            "lora_alpha": args.lora_alpha,
+            "lora_dropout": args.lora_dropout,
+            "lora_target_modules": args.lora_target_modules,
+        }.items()
+        if value is not None
+    }
+    train_variants(args.intents, variants, args.out, args.data, per_intent=args.per_intent, seed=args.seed, **overrides)
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from training.evaluate import read_jsonl
+
+    texts = list(args.text) + ([row.text for row in read_jsonl(args.jsonl)] if args.jsonl else [])
+    if not texts:
+        raise SystemExit("car-assistant classify: give TEXT arguments or --jsonl FILE")
+    understander = load_understander(args)
+    for understood in understander.understand_many(texts):
+        record = {
+            "text": understood.prediction.text,
+            "intent": understood.intent,
+            "confidence": round(understood.prediction.confidence, 4),
+            "slots": understood.command.slots,
+        }
+        print(json.dumps(record, ensure_ascii=False))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from training.evaluate import read_jsonl, score
+
+    examples = read_jsonl(args.jsonl, need_labels=True)
+    understood = load_understander(args).understand_many([e.text for e in examples])
+    result = score(examples, [u.intent for u in understood], [u.command.slots for u in understood])
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    for miss in result["misses"]:
+        print(f"  miss: {miss['text']!r}: expected {miss['expected']} {miss['expected_slots']}, "
+              f"got {miss['got']} {miss['got_slots']}")
+    counts = result["counts"]
+    print(f"intent accuracy (in scope):   {_percent(result['intent_accuracy'])}  of {counts['in_scope']}")
+    print(f"out-of-scope rejection:       {_percent(result['oos_rejection'])}  of {counts['out_of_scope']}")
+    print(f"slot exact-match (given):     {_percent(result['slot_exact_match'])}  of {counts['with_slots']}")
+    return 0
+
+
+def _percent(value: float | None) -> str:
+    return "  n/a " if value is None else f"{value:6.1%}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="car-assistant", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+
+    train = commands.add_parser("train", help="build the dataset from the YAML and fine-tune bert and/or qlora")
+    train.add_argument("--variant", choices=["bert", "qlora", "all"], default="all")
+    train.add_argument("--intents", type=Path, default=DEFAULT_INTENTS)
+    train.add_argument("--out", type=Path, default=REPO / "models", help="models folder (default: %(default)s)")
+    train.add_argument("--data", type=Path, default=REPO / "data" / "dataset", help="where the dataset is written")
+    train.add_argument("--per-intent", type=int, default=200, help="sentences per intent (default: %(default)s)")
+    train.add_argument("--seed", type=int, default=13)
+    train.add_argument("--base-model", help="local HF folder or hub id (default: bundled all-MiniLM-L6-v2)")
+    train.add_argument("--learning-rate", type=float)
+    train.add_argument("--epochs", type=float)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lora-r", type=int)
+    train.add_argument("--lora-alpha", type=int)
+    train.add_argument("--lora-dropout", type=float)
+    train.add_argument("--lora-target-modules", nargs="+")
+    train.set_defaults(handler=cmd_train)
+
+    classify = commands.add_parser("classify", help="print intent, confidence and slots for text")
+    classify.add_argument("text", nargs="*")
+    classify.add_argument("--jsonl", type=Path, help='read lines with a "text" field')
+    _add_model_options(classify)
+    classify.set_defaults(handler=cmd_classify)
+
+    evaluate = commands.add_parser("evaluate", help="score a labelled JSONL file (text, intent, slots)")
+    evaluate.add_argument("jsonl", type=Path)
+    evaluate.add_argument("--json", action="store_true", help="print the full result as JSON")
+    _add_model_options(evaluate)
+    evaluate.set_defaults(handler=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        args = build_parser().parse_args(["tui", *(argv or [])])
+    try:
+        return args.handler(args)
+    except _error_types() as error:
+        print(f"car-assistant: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

