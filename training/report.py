@@ -116,7 +116,7 @@ def plot_confusion(matrix: list[list[int]], labels: list[str], title: str, path:
 
 
 def plot_curves(log_history: list[dict], title: str, path: Path) -> None:
-    train = [(h["epoch"], h["loss"]) for h in log_history if "loss" in h]
+    train = [(h["epoch"], h["loss"]) for h in log_history if "loss" in h] or [(0, float("nan"))]
     evals = [(h["epoch"], h["eval_loss"], h["eval_accuracy"]) for h in log_history if "eval_loss" in h]
     figure, loss_axes = plt.subplots(figsize=(6.5, 4))
     loss_axes.plot(*zip(*train, strict=True), label="training loss", color="tab:blue")
@@ -146,6 +146,7 @@ def write_variant_report(result: TrainResult, classifier: IntentClassifier, test
         "total_params": result.total_params,
         **weight_memory(classifier.model),
         "latency_p50_ms": latency_p50_ms(classifier, [e.text for e in test[:100]]),
+        "loss_curve": [[h["epoch"], h["loss"]] for h in result.log_history if "loss" in h],
     }
     plot_confusion(scores["confusion"], classifier.labels, f"{result.variant}: test split", folder / "confusion.png")
     plot_curves(result.log_history, f"{result.variant}: training", folder / "curves.png")
