@@ -25,7 +25,9 @@ def splits(library):
 
 def test_sampler_records_slot_values_it_wrote(library):
     sampler = TemplateSampler(library, random.Random(1))
-    template = next(t for t in library.intents["lights"].templates if "{light}" in t.text and "{light_state" in t.text)
+    template = next(
+        t for t in library.intents["lights"].templates if "{light}" in t.text and "{light_state" in t.text
+    )
     for _ in range(50):
         draw = sampler.draw(template)
         assert draw.slots["light"] in {"headlights", "high_beams", "fog_lights", "hazards", "interior"}
@@ -93,7 +95,12 @@ def test_per_intent_is_configurable(library):
 
 def test_written_files_open_as_jsonl_with_label_map(tmp_path, library, splits):
     out = write_dataset(splits, library, tmp_path / "dataset")
-    assert sorted(p.name for p in out.iterdir()) == ["labels.json", "test.jsonl", "train.jsonl", "validation.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "labels.json",
+        "test.jsonl",
+        "train.jsonl",
+        "validation.jsonl",
+    ]
     assert read_split(out / "test.jsonl") == splits["test"]
     labels = json.loads((out / "labels.json").read_text())
     assert labels["labels"] == library.labels and labels["fingerprint"] == library.fingerprint

@@ -73,7 +73,11 @@ def test_fingerprint_ignores_comments_but_not_content(tmp_path):
         (('"(turn|switch) {state} [the] {light}"', '""'), 7, "empty template"),
         (("intents:\n", "intents:\n  lights:\n    data: []\n"), 5, "duplicate key 'lights'"),
         (('full beam)"', 'full beam"'), 11, "unbalanced brackets in '(brights|high beams|full beam'"),
-        (("  state:\n    values", "  state:\n    wildcard: true\n    values: []\n    x"), 13, "free-text list 'state' has no values"),
+        (
+            ("  state:\n    values", "  state:\n    wildcard: true\n    values: []\n    x"),
+            13,
+            "free-text list 'state' has no values",
+        ),
         (("(turn|switch) {state}", "(turn|switch) <how> {state}"), 7, "unknown rule <how>"),
     ],
 )
@@ -101,10 +105,12 @@ def test_no_intents_and_unreadable_file(tmp_path):
 
 def test_reserved_name_and_bad_default(tmp_path):
     assert "reserved" in error_for(tmp_path, VALID.replace("  lights:", f"  {OUT_OF_SCOPE}:"))
-    bad_default = VALID.replace("    action: set_light", "    action: set_light\n    defaults:\n      colour: red")
+    bad_default = VALID.replace(
+        "    action: set_light", "    action: set_light\n    defaults:\n      colour: red"
+    )
     assert "colour" in error_for(tmp_path, bad_default)
 
 
 def test_range_list_must_not_be_empty(tmp_path):
-    text = VALID.replace("  state:\n    values: [\"on\", \"off\"]", "  state:\n    range: {from: 30, to: 16}")
+    text = VALID.replace('  state:\n    values: ["on", "off"]', "  state:\n    range: {from: 30, to: 16}")
     assert "is empty" in error_for(tmp_path, text)

@@ -36,7 +36,11 @@ def filler():
         ("phone", "Call Doctor Patel.", {"contact": "doctor patel", "action": "call"}),
         ("phone", "could you ring my brother", {"contact": "brother", "action": "call"}),
         ("phone", "hang up the call", {"action": "hang_up"}),
-        ("windows", "roll the passenger window down halfway", {"window": "passenger", "state": "open", "amount": 50}),
+        (
+            "windows",
+            "roll the passenger window down halfway",
+            {"window": "passenger", "state": "open", "amount": 50},
+        ),
         ("windows", "shut the moonroof", {"window": "sunroof", "state": "closed"}),
     ],
 )
