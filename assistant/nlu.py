@@ -91,10 +91,14 @@ def normalize(text: str) -> str:
 
 @dataclass(frozen=True)
 class NluOptions:
-    threshold: float = 0.5
+    threshold: float = 0.7
     """Below this confidence the input is rejected as out of scope."""
-    margin: float = 0.1
-    """Below this gap between the top two intents the input is rejected as ambiguous."""
+    margin: float = 0.2
+    """Below this gap between the top two intents the input is rejected as ambiguous.
+
+    Both chosen with ``scripts/tune_rejection.py`` on the held-out synthetic splits: from 0.5/0.1
+    (Rasa's 0.3/0.1 is looser still) to 0.7/0.2 out-of-scope rejection rose 93 → 95 % while
+    in-scope acceptance stayed at 97.8 %; 0.8 starts losing commands."""
 
 
 def quiet_model_libraries() -> None:
