@@ -110,9 +110,9 @@ def list_references(expression: Expression, rules: dict[str, Sentence]) -> list[
 
 
 def expand_phrases(expression: Expression) -> tuple[str, ...]:
-    """All the texts a (small, list-free) expression can say, lower-cased."""
-    texts = {" ".join(text.lower().split()) for text in sample_expression(expression)}
-    return tuple(sorted(texts - {""}))
+    """All the texts a (small, list-free) expression can say, lower-cased, in the order written."""
+    texts = dict.fromkeys(" ".join(text.lower().split()) for text in sample_expression(expression))
+    return tuple(text for text in texts if text)
 
 
 def load_intents(path: str | Path = DEFAULT_INTENTS) -> IntentLibrary:
