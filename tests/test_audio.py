@@ -1,0 +1,253 @@
+"""Capture and endpointing: WAV replay through the VAD, push-to-talk, the microphone's queue, the real
+capture path through the PulseAudio virtual microphone, and the errors a person sees."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from scipy.signal import butter, sosfilt
+
+from assistant.audio import (
+    FRAME,
+    FRAME_S,
+    AudioError,
+    EndpointerOptions,
+    MicrophoneSource,
+    WavFileSource,
+    list_devices,
+    load_wav,
+    resolve_device,
+)
+from assistant.events import SAMPLE_RATE, Utterance
+
+HIGH_BEAMS = "turn on the high beams"
+TEMPERATURE = "set the temperature to 21 degrees"
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(round(seconds * SAMPLE_RATE), dtype=np.float32)
+
+
+def car_noise(seconds: float, seed: int = 0) -> np.ndarray:
+    """Cabin noise: low-passed brown noise (road rumble) plus engine and mains hum, at about -22 dBFS."""
+    rng = np.random.default_rng(seed)
+    n = round(seconds * SAMPLE_RATE)
+    brown = np.cumsum(rng.standard_normal(n))
+    rumble = sosfilt(butter(4, [20, 400], "bandpass", fs=SAMPLE_RATE, output="sos"), brown)
+    rumble *= 0.06 / np.sqrt(np.mean(rumble**2))
+    t = np.arange(n) / SAMPLE_RATE
+    hum = 0.03 * np.sin(2 * np.pi * 60 * t) + 0.02 * np.sin(2 * np.pi * 120 * t + 1.0)
+    engine = 0.02 * np.sin(2 * np.pi * 35 * t) * (1 + 0.3 * np.sin(2 * np.pi * 0.5 * t))
+    return (rumble + hum + engine).astype(np.float32)
+
+
+def replay(path: Path, options: EndpointerOptions | None = None, **kwargs) -> list[Utterance]:
+    return list(WavFileSource([path], options, **kwargs).utterances())
+
+
+def first_utterance(source: MicrophoneSource, timeout: float) -> Utterance | None:
+    """Iterate the source in a thread; the first utterance within ``timeout`` s, else None."""
+    found: queue.Queue[Utterance | BaseException] = queue.Queue()
+
+    def consume() -> None:
+        try:
+            found.put(next(source.utterances()))
+        except BaseException as err:  # hand the consumer's error to the test
+            found.put(err)
+
+    threading.Thread(target=consume, daemon=True).start()
+    try:
+        result = found.get(timeout=timeout)
+    except queue.Empty:
+        return None
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def feed(source: MicrophoneSource, audio: np.ndarray, pace: float = 0.0) -> None:
+    """Drive the microphone callback by hand, one 512-sample block at a time."""
+    for block in np.pad(audio, (0, -len(audio) % FRAME)).reshape(-1, FRAME):
+        stamp = SimpleNamespace(inputBufferAdcTime=0.0, currentTime=FRAME_S)
+        source._callback(block[:, None], FRAME, stamp, 0)
+        if pace:
+            time.sleep(pace)
+
+
+# -- WAV replay through the VAD ------------------------------------------------------------------
+
+
+def test_one_command_is_one_utterance_about_as_long_as_the_speech(spoken_wav):
+    speech = load_wav(spoken_wav(HIGH_BEAMS))
+    [utterance] = replay(spoken_wav(HIGH_BEAMS))
+    options = EndpointerOptions()
+    waited_ms = options.frames(options.silence_ms) * FRAME_S * 1000
+    assert utterance.endpoint_ms == pytest.approx(waited_ms)  # virtual time: exactly the tail waited
+    assert 250 <= utterance.endpoint_ms <= 350  # the default tail, within the 500 ms budget
+    assert len(speech) / SAMPLE_RATE - 0.3 < utterance.duration_s < len(speech) / SAMPLE_RATE + 0.6
+    assert utterance.source == "0.wav"
+    assert utterance.audio.dtype == np.float32
+
+
+def test_two_commands_a_pause_apart_are_two_utterances(spoken_wav, wav_file):
+    first, second = load_wav(spoken_wav(HIGH_BEAMS)), load_wav(spoken_wav(TEMPERATURE))
+    path = wav_file(np.concatenate([silence(0.5), first, silence(1.5), second]))
+    one, two = replay(path)
+    assert one.duration_s == pytest.approx(len(first) / SAMPLE_RATE, abs=0.6)
+    assert two.duration_s == pytest.approx(len(second) / SAMPLE_RATE, abs=0.6)
+    gap = two.speech_end - one.speech_end
+    assert gap == pytest.approx((len(second) / SAMPLE_RATE) + 1.5, abs=0.5)
+
+
+def test_each_file_ends_its_own_last_command(spoken_wav):
+    paths = [spoken_wav(HIGH_BEAMS), spoken_wav(TEMPERATURE)]
+    assert len(list(WavFileSource(paths).utterances())) == 2
+
+
+@pytest.mark.parametrize("make", [lambda: silence(5), lambda: car_noise(8)], ids=["silence", "car noise"])
+def test_no_speech_no_utterance(make, wav_file):
+    assert replay(wav_file(make())) == []
+
+
+def test_a_command_over_car_noise_still_ends(spoken_wav, wav_file):
+    speech = load_wav(spoken_wav(HIGH_BEAMS))
+    noise = car_noise(len(speech) / SAMPLE_RATE + 3)
+    noise[SAMPLE_RATE : SAMPLE_RATE + len(speech)] += speech
+    assert len(replay(wav_file(noise))) == 1
+
+
+def test_long_speech_is_cut_at_the_maximum_length(spoken_wav, wav_file):
+    sentence = load_wav(spoken_wav("navigate to the nearest gas station and then play my road trip playlist"))
+    path = wav_file(np.concatenate([sentence] * 4))
+    utterances = replay(path, EndpointerOptions(max_utterance_s=2.0))
+    assert len(utterances) >= 3
+    assert all(u.duration_s <= 2.0 + FRAME_S for u in utterances)
+    assert max(u.duration_s for u in utterances) > 1.9
+
+
+def test_realtime_replay_takes_real_time(spoken_wav):
+    started = time.monotonic()
+    [utterance] = replay(spoken_wav("call mom"), realtime=True)
+    assert utterance.detected_at <= time.monotonic() + FRAME_S
+    assert time.monotonic() - started >= len(load_wav(spoken_wav("call mom"))) / SAMPLE_RATE
+
+
+def test_files_are_resampled_to_16k_mono(spoken_wav, wav_file):
+    speech = load_wav(spoken_wav(HIGH_BEAMS))
+    stereo_32k = load_wav(wav_file(np.stack([speech, speech], axis=1).repeat(2, axis=0), rate=32_000))
+    assert stereo_32k.ndim == 1
+    assert len(stereo_32k) == pytest.approx(len(speech), abs=2)
+
+
+# -- push-to-talk --------------------------------------------------------------------------------
+
+
+def test_push_to_talk_replay_makes_each_file_one_utterance(spoken_wav, wav_file):
+    audio = np.concatenate(
+        [load_wav(spoken_wav(HIGH_BEAMS)), silence(1.5), load_wav(spoken_wav(TEMPERATURE))]
+    )
+    [utterance] = replay(wav_file(audio), mode="push_to_talk")
+    assert utterance.duration_s == pytest.approx(len(audio) / SAMPLE_RATE, abs=FRAME_S)
+    assert 0 <= utterance.endpoint_ms < FRAME_S * 1000
+
+
+def test_push_to_talk_on_the_microphone_keeps_only_the_bracketed_audio():
+    mic = MicrophoneSource(mode="push_to_talk", queue_size=100)
+    feed(mic, np.full(5 * FRAME, 0.1, dtype=np.float32), pace=FRAME_S)
+    mic.start_talking()
+    feed(mic, np.full(15 * FRAME, 0.5, dtype=np.float32), pace=FRAME_S)
+    mic.stop_talking()
+    released = time.monotonic()
+    feed(mic, np.full(5 * FRAME, 0.1, dtype=np.float32), pace=FRAME_S)
+    utterance = first_utterance(mic, timeout=5)
+    mic.close()
+    assert utterance is not None
+    assert 14 * FRAME <= len(utterance.audio) <= 16 * FRAME
+    assert np.mean(utterance.audio == 0.5) > 0.9
+    assert utterance.speech_end == pytest.approx(released, abs=0.05)
+
+
+# -- the microphone's queue ----------------------------------------------------------------------
+
+
+def test_a_stalled_consumer_drops_blocks_and_then_recovers(spoken_wav):
+    mic = MicrophoneSource(queue_size=8)
+    feed(mic, np.full(200 * FRAME, 0.01, dtype=np.float32))  # nobody consumes: the queue overflows
+    assert mic.dropped_blocks == 192
+    assert mic.level_dbfs == pytest.approx(-40, abs=0.1)
+
+    found: list[Utterance] = []
+    consumer = threading.Thread(target=lambda: found.extend(mic.utterances()))
+    consumer.start()
+    feed(mic, np.concatenate([load_wav(spoken_wav(HIGH_BEAMS)), silence(1.0)]), pace=FRAME_S / 4)
+    time.sleep(0.3)
+    mic.close()
+    consumer.join(timeout=5)
+    assert not consumer.is_alive()
+    assert len(found) == 1
+    assert mic.blocks_received > 200
+
+
+# -- files and devices: errors a person sees -----------------------------------------------------
+
+
+def test_a_file_that_is_not_audio_is_refused_by_name(tmp_path):
+    notes = tmp_path / "notes.wav"
+    notes.write_text("not audio at all")
+    with pytest.raises(AudioError, match=r"Cannot read '.*notes\.wav': not a WAV file\."):
+        WavFileSource([notes])
+
+
+@pytest.mark.parametrize("name", ["missing.wav", "empty.wav"])
+def test_missing_or_empty_files_are_refused_by_name(tmp_path, wav_file, name):
+    if name == "empty.wav":
+        wav_file(silence(0)).rename(tmp_path / name)
+    with pytest.raises(AudioError, match=name):
+        load_wav(tmp_path / name)
+
+
+# -- the real capture path -----------------------------------------------------------------------
+
+
+@pytest.mark.audio
+def test_devices_are_found_by_index_or_name(virtual_mic):
+    devices = list_devices()
+    pulse = resolve_device(virtual_mic.device.upper())
+    assert pulse.name == virtual_mic.device and pulse in devices
+    assert resolve_device(pulse.index) == resolve_device(str(pulse.index)) == pulse
+    with pytest.raises(AudioError, match="matches no input device"):
+        resolve_device("no such microphone")
+
+
+@pytest.mark.audio
+def test_a_command_played_into_the_virtual_mic_is_captured_and_understood(
+    virtual_mic, spoken_wav, transcriber
+):
+    with MicrophoneSource(virtual_mic.device) as mic:
+        deadline = time.monotonic() + 5
+        while mic.blocks_received == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert mic.blocks_received > 0, "the virtual microphone delivered no audio in 5 s"
+        player = virtual_mic.play(spoken_wav(HIGH_BEAMS))
+        utterance = first_utterance(mic, timeout=8)
+        player.wait(timeout=10)
+        assert utterance is not None, "no utterance within 8 s of playing the command"
+        assert mic.dropped_blocks == 0
+    print(f"virtual mic: {utterance.duration_s:.2f} s, endpoint {utterance.endpoint_ms:.0f} ms")
+    assert utterance.source == f"mic:{virtual_mic.device}"
+    assert 250 <= utterance.endpoint_ms < 800
+    assert "high beam" in transcriber.transcribe(utterance).text.lower()
+
+
+@pytest.mark.audio
+def test_a_stream_that_dies_raises_a_clear_error(virtual_mic):
+    with MicrophoneSource(virtual_mic.device) as mic:
+        mic._stream.abort()  # what PortAudio does when the device goes away
+        with pytest.raises(AudioError, match="stopped"):
+            first_utterance(mic, timeout=5)
