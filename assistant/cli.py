@@ -15,16 +15,26 @@ REPO = Path(__file__).resolve().parent.parent
 
 def _error_types() -> tuple[type[BaseException], ...]:
     """Errors whose message is the whole story: printed as one line, no traceback."""
+    from assistant.asr import AsrError
+    from assistant.audio import AudioError
     from training.evaluate import JsonlError
 
-    return (IntentsError, NluError, JsonlError, FileNotFoundError, PermissionError)
+    return (IntentsError, NluError, JsonlError, AudioError, AsrError, FileNotFoundError, PermissionError)
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--intents", type=Path, default=DEFAULT_INTENTS, help="intents YAML (default: %(default)s)")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR, help="trained model folder (default: %(default)s)")
-    parser.add_argument("--threshold", type=float, default=NluOptions.threshold, help="reject below this confidence")
-    parser.add_argument("--margin", type=float, default=NluOptions.margin, help="reject below this top-two gap")
+    parser.add_argument(
+        "--intents", type=Path, default=DEFAULT_INTENTS, help="intents YAML (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--model", type=Path, default=DEFAULT_MODEL_DIR, help="trained model folder (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--threshold", type=float, default=NluOptions.threshold, help="reject below this confidence"
+    )
+    parser.add_argument(
+        "--margin", type=float, default=NluOptions.margin, help="reject below this top-two gap"
+    )
 
 
 def load_understander(args: argparse.Namespace):
@@ -53,7 +63,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         }.items()
         if value is not None
     }
-    train_variants(args.intents, variants, args.out, args.data, per_intent=args.per_intent, seed=args.seed, **overrides)
+    train_variants(
+        args.intents, variants, args.out, args.data, per_intent=args.per_intent, seed=args.seed, **overrides
+    )
     return 0
 
 
@@ -85,13 +97,95 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2))
         return 0
     for miss in result["misses"]:
-        print(f"  miss: {miss['text']!r}: expected {miss['expected']} {miss['expected_slots']}, "
-              f"got {miss['got']} {miss['got_slots']}")
+        print(
+            f"  miss: {miss['text']!r}: expected {miss['expected']} {miss['expected_slots']}, "
+            f"got {miss['got']} {miss['got_slots']}"
+        )
     counts = result["counts"]
     print(f"intent accuracy (in scope):   {_percent(result['intent_accuracy'])}  of {counts['in_scope']}")
     print(f"out-of-scope rejection:       {_percent(result['oos_rejection'])}  of {counts['out_of_scope']}")
     print(f"slot exact-match (given):     {_percent(result['slot_exact_match'])}  of {counts['with_slots']}")
     return 0
+
+
+def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
+    _add_model_options(parser)
+    parser.add_argument("--whisper", help="faster-whisper model folder or name (default: bundled tiny.en)")
+    parser.add_argument(
+        "--no-asr-bias", action="store_true", help="don't prompt Whisper with the car's vocabulary"
+    )
+
+
+def _assistant_config(args: argparse.Namespace):
+    from assistant.pipeline import AssistantConfig
+
+    return AssistantConfig(
+        intents=args.intents,
+        model=args.model,
+        whisper=getattr(args, "whisper", None),
+        nlu=NluOptions(args.threshold, args.margin),
+        bias_asr=not getattr(args, "no_asr_bias", False),
+    )
+
+
+def _print_event(event) -> None:
+    print(json.dumps(event.to_json(), ensure_ascii=False), flush=True)
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from assistant.pipeline import Assistant
+
+    assistant = Assistant.from_config(_assistant_config(args), with_speech=False)
+    for text in args.text:
+        _print_event(assistant.handle_text(text))
+    return 0
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from assistant.audio import WavFileSource
+    from assistant.pipeline import Assistant
+
+    sources = [WavFileSource([path], mode="push_to_talk") for path in args.wav]  # each file read up front
+    assistant = Assistant.from_config(_assistant_config(args))
+    for source in sources:
+        for event in assistant.listen(source):
+            _print_event(event)
+    return 0
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from assistant.audio import AudioError, EndpointerOptions, MicrophoneSource, WavFileSource
+    from assistant.pipeline import Assistant
+
+    options = EndpointerOptions(silence_ms=args.silence_ms)
+    source = WavFileSource(args.wav, options) if args.wav else MicrophoneSource(args.device, options)
+    assistant = Assistant.from_config(_assistant_config(args))
+    if isinstance(source, MicrophoneSource):
+        source.start()
+        print(f"listening on {source.name} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    try:
+        for event in assistant.listen(source):
+            _print_event(event)
+    except AudioError as error:
+        print(f"car-assistant: {error}", file=sys.stderr)
+        return 1
+    finally:
+        source.close()
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from assistant.audio import list_devices
+
+    for device in list_devices():
+        print(f"{device.index:3d}  {device.name}  ({device.channels} ch, {device.default_samplerate:.0f} Hz)")
+    return 0
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from assistant.tui.app import run_dashboard
+
+    return run_dashboard(_assistant_config(args), device=args.device, wav=args.wav)
 
 
 def _percent(value: float | None) -> str:
@@ -102,12 +196,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="car-assistant", description=__doc__)
     commands = parser.add_subparsers(dest="command")
 
-    train = commands.add_parser("train", help="build the dataset from the YAML and fine-tune bert and/or qlora")
+    train = commands.add_parser(
+        "train", help="build the dataset from the YAML and fine-tune bert and/or qlora"
+    )
     train.add_argument("--variant", choices=["bert", "qlora", "all"], default="all")
     train.add_argument("--intents", type=Path, default=DEFAULT_INTENTS)
-    train.add_argument("--out", type=Path, default=REPO / "models", help="models folder (default: %(default)s)")
-    train.add_argument("--data", type=Path, default=REPO / "data" / "dataset", help="where the dataset is written")
-    train.add_argument("--per-intent", type=int, default=200, help="sentences per intent (default: %(default)s)")
+    train.add_argument(
+        "--out", type=Path, default=REPO / "models", help="models folder (default: %(default)s)"
+    )
+    train.add_argument(
+        "--data", type=Path, default=REPO / "data" / "dataset", help="where the dataset is written"
+    )
+    train.add_argument(
+        "--per-intent", type=int, default=200, help="sentences per intent (default: %(default)s)"
+    )
     train.add_argument("--seed", type=int, default=13)
     train.add_argument("--base-model", help="local HF folder or hub id (default: bundled all-MiniLM-L6-v2)")
     train.add_argument("--learning-rate", type=float)
@@ -130,6 +232,35 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the full result as JSON")
     _add_model_options(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)
+
+    say = commands.add_parser("say", help="act on typed text, skipping audio; one JSON event per text")
+    say.add_argument("text", nargs="+")
+    _add_model_options(say)
+    say.set_defaults(handler=cmd_say)
+
+    transcribe = commands.add_parser("transcribe", help="one JSON event per WAV file (batch evaluation)")
+    transcribe.add_argument("wav", nargs="+", type=Path)
+    _add_runtime_options(transcribe)
+    transcribe.set_defaults(handler=cmd_transcribe)
+
+    listen = commands.add_parser("listen", help="hands-free loop: one JSON event per utterance")
+    source = listen.add_mutually_exclusive_group()
+    source.add_argument("--device", help="input device index or name (see `car-assistant devices`)")
+    source.add_argument("--wav", nargs="+", type=Path, help="replay WAV files instead of the microphone")
+    listen.add_argument("--silence-ms", type=int, default=300, help="silence that ends an utterance")
+    _add_runtime_options(listen)
+    listen.set_defaults(handler=cmd_listen)
+
+    devices = commands.add_parser("devices", help="list audio input devices")
+    devices.set_defaults(handler=cmd_devices)
+
+    tui = commands.add_parser("tui", help="the dashboard (default)")
+    tui.add_argument("--device", help="input device index or name")
+    tui.add_argument(
+        "--wav", nargs="+", type=Path, help="push-to-talk plays these files instead of the microphone"
+    )
+    _add_runtime_options(tui)
+    tui.set_defaults(handler=cmd_tui)
     return parser
 
 

@@ -1,0 +1,63 @@
+"""The classifier's bars on an evaluation set, for each trained variant.
+
+    python scripts/bench_nlu.py [EVAL.jsonl] [--repeats 3]
+
+Prints, per variant in models/: in-scope intent accuracy, out-of-scope rejection, slot
+exact-match where slots are given, and `classify` latency per utterance (batch of one, model
+load excluded: p50 and p95 over every sentence of the set, repeated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from assistant.intents import load_intents
+from assistant.nlu import IntentClassifier, Understander
+from assistant.pipeline import MODELS_DIR
+from training.evaluate import read_jsonl, score
+
+DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
+
+
+def latencies_ms(understander: Understander, texts: list[str], repeats: int) -> list[float]:
+    understander.understand(texts[0])  # first call pays one-off set-up
+    timings = []
+    for _ in range(repeats):
+        for text in texts:
+            started = time.perf_counter()
+            understander.understand(text)
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("eval", nargs="?", type=Path, default=DEV)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    library = load_intents()
+    examples = read_jsonl(args.eval, need_labels=True)
+    texts = [e.text for e in examples]
+    print(f"{args.eval}: {len(examples)} sentences\n")
+    print("| variant | intent accuracy | out-of-scope rejection | slot exact-match | p50 ms | p95 ms |")
+    print("|---|---|---|---|---|---|")
+    for variant in ("qlora", "bert"):
+        if not (MODELS_DIR / variant / "training.json").is_file():
+            print(f"| {variant} | not trained: `car-assistant train --variant {variant}` | | | | |")
+            continue
+        understander = Understander(IntentClassifier(MODELS_DIR / variant, library), library)
+        understood = understander.understand_many(texts)
+        result = score(examples, [u.intent for u in understood], [u.command.slots for u in understood])
+        timings = sorted(latencies_ms(understander, texts, args.repeats))
+        p95 = timings[int(0.95 * (len(timings) - 1))]
+        print(
+            f"| {variant} | {result['intent_accuracy']:.1%} | {result['oos_rejection']:.1%} | "
+            f"{result['slot_exact_match']:.1%} | {statistics.median(timings):.1f} | {p95:.1f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
