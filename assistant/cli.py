@@ -158,7 +158,11 @@ def cmd_listen(args: argparse.Namespace) -> int:
     from assistant.pipeline import Assistant
 
     options = EndpointerOptions(silence_ms=args.silence_ms)
-    source = WavFileSource(args.wav, options) if args.wav else MicrophoneSource(args.device, options)
+    source = (
+        WavFileSource(args.wav, options, realtime=True)
+        if args.wav
+        else MicrophoneSource(args.device, options)
+    )
     assistant = Assistant.from_config(_assistant_config(args))
     if isinstance(source, MicrophoneSource):
         source.start()

@@ -65,3 +65,14 @@ def test_a_missing_model_folder_is_one_clear_error(model):
 def test_a_folder_that_is_not_a_model_is_refused(tmp_path):
     with pytest.raises(AsrError, match=f"Cannot load Whisper model '{tmp_path}'"):
         Transcriber(tmp_path)
+
+
+def test_repetition_loops_collapse_to_one_copy():
+    from assistant.asr import collapse_repeats
+
+    assert (
+        collapse_repeats("Turn on the high beams, turn on the high beams, turn on the")
+        == "Turn on the high beams"
+    )
+    assert collapse_repeats("Call mom.") == "Call mom."
+    assert collapse_repeats("open the window and the sunroof") == "open the window and the sunroof"
