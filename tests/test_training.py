@@ -15,15 +15,42 @@ from training.run import train_variants
 pytestmark = pytest.mark.slow
 
 
+SEVENTH_INTENT = """
+  massage:
+    description: The seat massage, which this car's simulator has no action for
+    action: seat_massage
+    data:
+      - sentences:
+          - "(start|stop|turn on|turn off) [the|my] [seat|back] massage"
+          - "massage [mode] (on|off) [please]"
+          - "i (want|need|would like) a [back|seat] massage"
+          - "(massage|knead) my (back|shoulders)"
+"""
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """Both variants trained for three epochs on 40 sentences per intent, as `car-assistant train` does."""
+    """Both variants trained for three epochs on 40 sentences per intent, as `car-assistant train` does,
+    on the shipped intents plus a seventh one that only the YAML knows about."""
     root = tmp_path_factory.mktemp("train")
-    library = load_intents()
+    intents = root / "intents.yaml"
+    intents.write_text(
+        load_intents().path.read_text().replace("\nintents:\n", "\nintents:\n" + SEVENTH_INTENT, 1)
+    )
+    library = load_intents(intents)
     metrics = train_variants(
-        library.path, ["bert", "qlora"], root / "models", root / "data", per_intent=40, seed=3, epochs=3
+        intents, ["bert", "qlora"], root / "models", root / "data", per_intent=40, seed=3, epochs=3
     )
     return root, library, metrics
+
+
+@pytest.mark.parametrize("variant", ["bert", "qlora"])
+def test_a_seventh_intent_added_to_the_yaml_is_learned(trained, variant):
+    root, library, _ = trained
+    assert library.labels[0] == "massage"
+    classifier = IntentClassifier(root / "models" / variant, library)
+    predictions = classifier.predict(["please turn on my seat massage", "massage on", "call mom"])
+    assert [p.intent for p in predictions] == ["massage", "massage", "phone"]
 
 
 @pytest.mark.parametrize("variant", ["bert", "qlora"])
