@@ -154,9 +154,11 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    from assistant.audio import AudioError, EndpointerOptions, MicrophoneSource, WavFileSource
+    from assistant.audio import AudioError, EndpointerOptions, MicrophoneSource, WavFileSource, resolve_device
     from assistant.pipeline import Assistant
 
+    if not args.wav:
+        resolve_device(args.device)  # no microphone: say so before spending seconds loading models
     options = EndpointerOptions(silence_ms=args.silence_ms)
     source = (
         WavFileSource(args.wav, options, realtime=True)
@@ -181,9 +183,15 @@ def cmd_listen(args: argparse.Namespace) -> int:
 def cmd_devices(args: argparse.Namespace) -> int:
     from assistant.audio import list_devices
 
-    for device in list_devices():
+    devices = list_devices()
+    for device in devices:
         print(f"{device.index:3d}  {device.name}  ({device.channels} ch, {device.default_samplerate:.0f} Hz)")
-    return 0
+    if not devices:
+        print(
+            "car-assistant: no audio input devices found (is PulseAudio or a sound card there?)",
+            file=sys.stderr,
+        )
+    return 0 if devices else 1
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

@@ -105,7 +105,7 @@ class Assistant:
         if not understood.decision.accept:
             return f"Sorry, I didn't act on that: {understood.decision.reason}."
         command = understood.command
-        return self.vehicle.execute(command.action, command.intent, command.slots).message
+        return self.vehicle.execute(command.action, command.intent, command.slots, now=time.monotonic()).message
 
     def listen(self, source, stop: threading.Event | None = None) -> Iterator[Event]:
         """One event per utterance from ``source`` until it ends or ``stop`` is set."""
