@@ -9,6 +9,7 @@ trimmed off both ends.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import re
@@ -216,15 +217,15 @@ class SlotFiller:
 
     @staticmethod
     def _enumerated(tokens: list[str], lists: list[SlotList], used: set[int]) -> SlotValue | None:
-        """The longest phrase of these lists in the text (earliest on a tie); marks its words used."""
-        best: tuple[int, int, SlotValue] | None = None
-        for slot_list in lists:
-            for value in slot_list.values:
-                for phrase in value.phrases:
-                    start = _find(tokens, normalize(phrase).split(), used)
-                    length = len(phrase.split())
-                    if start is not None and (best is None or (length, -start) > (best[1], -best[0])):
-                        best = (start, length, value.out)
+        """The longest phrase of these lists in the text (earliest on a tie), else the closest
+        sound-alike (Whisper's 'hi beams' for 'high beams'); marks its words used."""
+        phrases = [
+            (normalize(phrase).split(), value.out)
+            for lst in lists
+            for value in lst.values
+            for phrase in value.phrases
+        ]
+        best = _exact_match(tokens, phrases, used) or _fuzzy_match(tokens, phrases, used)
         if best is None:
             return None
         start, length, out = best
@@ -246,12 +247,52 @@ class SlotFiller:
         return span
 
 
-def _find(tokens: list[str], phrase: list[str], used: set[int]) -> int | None:
-    for start in range(len(tokens) - len(phrase) + 1):
-        window = range(start, start + len(phrase))
-        if tokens[start : start + len(phrase)] == phrase and not used.intersection(window):
-            return start
-    return None
+Match = tuple[int, int, SlotValue]
+"""Where a phrase was found: start token, number of tokens, the slot value it says."""
+FUZZY_MIN_RATIO = 0.8
+FUZZY_MIN_CHARS = 3
+
+
+def _windows(tokens: list[str], size: int, used: set[int]) -> list[tuple[int, str]]:
+    """Every run of ``size`` tokens none of which a slot has taken, as (start, text)."""
+    return [
+        (start, " ".join(tokens[start : start + size]))
+        for start in range(len(tokens) - size + 1)
+        if not used.intersection(range(start, start + size))
+    ]
+
+
+def _exact_match(
+    tokens: list[str], phrases: list[tuple[list[str], SlotValue]], used: set[int]
+) -> Match | None:
+    best: Match | None = None
+    for words, out in phrases:
+        text = " ".join(words)
+        for start, window in _windows(tokens, len(words), used):
+            if window == text and (best is None or (len(words), -start) > (best[1], -best[0])):
+                best = (start, len(words), out)
+                break
+    return best
+
+
+def _fuzzy_match(
+    tokens: list[str], phrases: list[tuple[list[str], SlotValue]], used: set[int]
+) -> Match | None:
+    """The window of text most like one of the phrases, if at least 80 % alike letter for letter."""
+    best: tuple[float, Match] | None = None
+    for words, out in phrases:
+        text = " ".join(words)
+        if len(text) < FUZZY_MIN_CHARS:
+            continue
+        for size in {max(1, len(words) - 1), len(words), len(words) + 1}:
+            for start, window in _windows(tokens, size, used):
+                matcher = difflib.SequenceMatcher(None, window, text)
+                if matcher.real_quick_ratio() < FUZZY_MIN_RATIO or matcher.quick_ratio() < FUZZY_MIN_RATIO:
+                    continue
+                ratio = matcher.ratio()
+                if ratio >= FUZZY_MIN_RATIO and (best is None or ratio > best[0]):
+                    best = (ratio, (start, size, out))
+    return best[1] if best else None
 
 
 def is_hallucination(text: str) -> bool:

@@ -53,6 +53,23 @@ def test_longest_phrase_wins_over_its_parts(filler):
     assert filler.fill("climate", "warm it up")["change"] == "up"  # not 'warm' → down
 
 
+@pytest.mark.parametrize(
+    ("intent", "text", "expected"),
+    [
+        ("lights", "Hi beams on.", {"light": "high_beams", "state": "on"}),
+        ("lights", "Turn of the lights.", {"light": "headlights", "state": "off"}),
+        ("windows", "close the passanger window", {"window": "passenger", "state": "closed"}),
+        ("windows", "Open the sun ruf.", {"window": "sunroof", "state": "open"}),
+    ],
+)
+def test_misheard_words_fill_slots_by_sound_alike(filler, intent, text, expected):
+    assert filler.fill(intent, text) == expected
+
+
+def test_exact_words_win_over_sound_alikes(filler):
+    assert filler.fill("lights", "turn on the lights of the car")["state"] == "on"
+
+
 def test_unknown_intent_has_no_slots(filler):
     assert filler.fill("wipers", "wipers on") == {}
 

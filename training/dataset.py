@@ -142,18 +142,22 @@ class Styler:
         return text[:1].upper() + text[1:] + end
 
     def _mishear(self, text: str) -> str:
-        """Generic ASR slips: a shifted word boundary, a dropped short word, two words run together."""
+        """A generic ASR slip, now and then two: a shifted word boundary ('brights on' → 'bright son'),
+        a clipped word end ('off' → 'of'), a dropped short word, rarely two words run together."""
         words = text.split()
-        if len(words) < 2:
-            return text
-        i = self.rng.randrange(len(words) - 1)
-        slip = self.rng.choice(["shift", "drop", "join"])
-        if slip == "shift" and len(words[i]) > 2:
-            words[i], words[i + 1] = words[i][:-1], words[i][-1] + words[i + 1]
-        elif slip == "drop" and len(words[i]) <= 3:
-            del words[i]
-        else:
-            words[i : i + 2] = [words[i] + words[i + 1]]
+        for _ in range(self.rng.choice([1, 1, 1, 2])):
+            if len(words) < 2:
+                break
+            i = self.rng.randrange(len(words) - 1)
+            slip = self.rng.choices(["shift", "clip", "drop", "join"], weights=[3, 3, 3, 1])[0]
+            if slip == "shift" and len(words[i]) > 2:
+                words[i], words[i + 1] = words[i][:-1], words[i][-1] + words[i + 1]
+            elif slip == "clip" and len(words[i]) > 2:
+                words[i] = words[i][:-1]
+            elif slip == "drop" and len(words[i]) <= 3:
+                del words[i]
+            else:
+                words[i : i + 2] = [words[i] + words[i + 1]]
         return " ".join(words)
 
 
