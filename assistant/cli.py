@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+# Whisper (CTranslate2) and torch each keep an OpenMP pool; spinning pools on 2 cores starve each other.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from assistant.intents import DEFAULT_INTENTS, IntentsError, load_intents
 from assistant.nlu import DEFAULT_MODEL_DIR, NluError, NluOptions
@@ -277,9 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["tui", *argv]  # `car-assistant --wav f.wav` is the dashboard with options
     args = build_parser().parse_args(argv)
-    if args.command is None:
-        args = build_parser().parse_args(["tui", *(argv or [])])
     try:
         return args.handler(args)
     except _error_types() as error:

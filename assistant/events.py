@@ -91,6 +91,8 @@ class Event:
     slots: dict[str, SlotValue]
     accepted: bool
     outcome: str
+    done: bool = False
+    """Whether the car carried the command out (an accepted command can still be refused by the car)."""
     ranking: tuple[tuple[str, float], ...] = ()
     reason: str = ""
     source: str = ""
@@ -103,6 +105,7 @@ class Event:
             "confidence": round(self.confidence, 4),
             "slots": self.slots,
             "accepted": self.accepted,
+            "done": self.done,
             "outcome": self.outcome,
             "reason": self.reason,
             "source": self.source,

@@ -5,6 +5,9 @@ are read from the intent's own lists in the YAML: the longest phrase of each lis
 text gives an enumerated slot, digits or number words give a number, and a free-text slot
 (destination, contact) is what is left once the words the intent's templates are made of are
 trimmed off both ends.
+
+torch is imported where it is first needed, not at the top: the dashboard draws its first frame
+before any model library has loaded.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from assistant.events import Command, Decision, Prediction, SlotValue
 from assistant.intents import OUT_OF_SCOPE, IntentLibrary, SlotList
 from assistant.numbers import find_number
+
+if TYPE_CHECKING:
+    import torch
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "qlora"
 BUNDLED_BASE = "bundled:all-MiniLM-L6-v2"
@@ -67,6 +72,7 @@ def resolve_base_model(name: str) -> str:
 
 def quantization_config(skip_modules: list[str]):
     """4-bit NF4 with double quantization; ``skip_modules`` stay in fp32."""
+    import torch
     from transformers import BitsAndBytesConfig
 
     return BitsAndBytesConfig(
@@ -120,6 +126,8 @@ class IntentClassifier:
         self.manifest = self._read_manifest(library)
         self.labels: list[str] = self.manifest["labels"]
         if threads:
+            import torch
+
             torch.set_num_threads(threads)
         self.tokenizer, self.model = self._load()
 
@@ -144,6 +152,7 @@ class IntentClassifier:
 
     def _load(self):
         quiet_model_libraries()
+        import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
@@ -159,18 +168,20 @@ class IntentClassifier:
         )
         return tokenizer, PeftModel.from_pretrained(base, self.model_dir).eval()
 
-    @torch.inference_mode()
     def predict(self, texts: list[str]) -> list[Prediction]:
+        import torch
+
         started = time.perf_counter()
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=48, return_tensors="pt")
-        probabilities = torch.softmax(self.model(**batch).logits, dim=-1)
+        with torch.inference_mode():
+            probabilities = torch.softmax(self.model(**batch).logits, dim=-1)
         elapsed_ms = (time.perf_counter() - started) * 1000 / max(len(texts), 1)
         return [
             self._prediction(text, row, elapsed_ms) for text, row in zip(texts, probabilities, strict=True)
         ]
 
     def _prediction(self, text: str, probabilities: torch.Tensor, elapsed_ms: float) -> Prediction:
-        scores, order = torch.sort(probabilities, descending=True)
+        scores, order = probabilities.sort(descending=True)
         ranking = tuple((self.labels[i], float(s)) for i, s in zip(order.tolist(), scores, strict=True))
         return Prediction(
             text=text, intent=ranking[0][0], confidence=ranking[0][1], ranking=ranking, nlu_ms=elapsed_ms

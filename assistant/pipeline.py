@@ -17,7 +17,7 @@ from pathlib import Path
 from assistant.events import Event, Transcript, Utterance
 from assistant.intents import DEFAULT_INTENTS, IntentLibrary, load_intents
 from assistant.nlu import DEFAULT_MODEL_DIR, IntentClassifier, NluOptions, Understander, Understanding
-from assistant.vehicle import Vehicle
+from assistant.vehicle import Outcome, Vehicle
 
 MODELS_DIR = DEFAULT_MODEL_DIR.parent
 
@@ -101,11 +101,11 @@ class Assistant:
             },
         )
 
-    def _execute(self, understood: Understanding) -> str:
+    def _execute(self, understood: Understanding) -> Outcome:
         if not understood.decision.accept:
-            return f"Sorry, I didn't act on that: {understood.decision.reason}."
+            return Outcome(False, f"Sorry, I didn't act on that: {understood.decision.reason}.")
         command = understood.command
-        return self.vehicle.execute(command.action, command.intent, command.slots, now=time.monotonic()).message
+        return self.vehicle.execute(command.action, command.intent, command.slots, now=time.monotonic())
 
     def listen(self, source, stop: threading.Event | None = None) -> Iterator[Event]:
         """One event per utterance from ``source`` until it ends or ``stop`` is set."""
@@ -123,7 +123,8 @@ def _event(
         confidence=understood.prediction.confidence,
         slots=understood.command.slots,
         accepted=accepted,
-        outcome=outcome,
+        outcome=outcome.message,
+        done=outcome.done,
         ranking=understood.prediction.ranking,
         reason=understood.decision.reason,
         source=source,

@@ -85,3 +85,12 @@ def test_say_with_missing_model_is_one_line(tmp_path):
     result = run_cli("say", "lights on", "--model", str(tmp_path / "nowhere"))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "No trained model" in result.stderr
+
+
+def test_a_command_the_car_refuses_is_accepted_but_not_done(assistant):
+    assistant.vehicle.set_speed(120)
+    event = assistant.handle_text("open the sunroof")
+    assert event.accepted and not event.done
+    assert "80 km/h" in event.outcome
+    assert event.to_json()["done"] is False
+    assistant.vehicle.reset()

@@ -1,0 +1,481 @@
+"""The dashboard app: composes the widgets, owns the state, and runs the pipeline in workers.
+
+Nothing heavy runs on the UI thread. Three thread workers start at mount: ``serve`` loads the intent
+classifier and then answers typed commands and model switches from a queue (so typing works seconds
+before Whisper is ready), ``open_audio`` opens the microphone (or the ``--wav`` files), and once both
+the classifier and the audio are there ``load_speech`` loads Whisper; then ``listen`` runs
+:meth:`Assistant.listen` and posts one :class:`~assistant.tui.messages.Heard` per utterance.
+
+The widgets only render :class:`VehicleState` and :class:`Event`; the app never decides what a
+command means.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import Footer, Input
+from textual.worker import get_current_worker
+
+from assistant.events import Event
+from assistant.tui import backend
+from assistant.tui.car import LARGE, SMALL, CarDiagram
+from assistant.tui.conversation import CommandInput, Exchange, MicMeter, Pending
+from assistant.tui.header import Notice, StatusBar
+from assistant.tui.help import HelpScreen
+from assistant.tui.history import HistoryLog
+from assistant.tui.messages import (
+    AssistantFailed,
+    AssistantLoaded,
+    AudioFailed,
+    AudioOpened,
+    Heard,
+    ListeningStopped,
+    ModelSwitched,
+    ModelSwitchFailed,
+    SpeechFailed,
+    SpeechLoaded,
+)
+from assistant.tui.panels import ClimatePanel, MediaPanel, NavigationPanel, PhonePanel
+from assistant.vehicle import VehicleState
+
+if TYPE_CHECKING:
+    from assistant.pipeline import Assistant, AssistantConfig
+
+AssistantFactory = Callable[["AssistantConfig"], "Assistant"]
+TranscriberFactory = Callable[["AssistantConfig", Any], Any]
+AudioFactory = Callable[[str | None, Sequence[Path] | None], Any]
+
+SPEED_STEP_KMH = 10.0
+CALLERS = ("Alex", "Mom", "Sam", "Dr. Jones")
+POLL_S = 0.1
+PLACEHOLDERS = {
+    "loading": "Loading the classifier… type a command anyway",
+    "ready": "Type a command and press Enter, e.g. “open the sunroof”",
+    "failed": "No intent model: see the note above",
+}
+
+
+class CarDashboard(App[int], inherit_bindings=False):
+    """The in-car assistant's dashboard.
+
+    Tests inject what is slow or missing: ``assistant_factory`` (a prebuilt :class:`Assistant`),
+    ``transcriber_factory``, ``audio_factory`` (one that raises ``AudioError`` stands for no
+    microphone), ``models_dir`` (where F3 looks for the other variant), ``state`` (the car to start
+    from) and ``clock`` (what the hazard blink, the call timer and the spinner read).
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Car Assistant"
+    ENABLE_COMMAND_PALETTE = False
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (38, "-tall")]
+    BINDINGS = [
+        Binding("space", "talk", "Talk"),
+        Binding("f2", "toggle_mode", "Mode"),
+        Binding("f3", "switch_model", "Model"),
+        Binding("f4", "incoming_call", "Call"),
+        Binding("plus", "speed(1)", "Speed", key_display="+/-"),
+        Binding("minus", "speed(-1)", "Slower", show=False),
+        Binding("slash", "focus_command", "Type", key_display="/"),
+        Binding("f5", "reset", "Reset"),
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
+        Binding("escape", "leave_command", show=False),
+    ]
+
+    vehicle_state: reactive[VehicleState] = reactive(VehicleState)
+    blink_on: reactive[bool] = reactive(True)
+    clock_s: reactive[int] = reactive(0)
+    spinner: reactive[int] = reactive(0)
+    level: reactive[float] = reactive(-120.0)
+    voice_mode: reactive[str] = reactive("hands_free")
+    talking: reactive[bool] = reactive(False)
+    mic_status: reactive[str] = reactive("opening the microphone…")
+    nlu_status: reactive[str] = reactive("loading")
+    asr_status: reactive[str] = reactive("waiting")
+    model_name: reactive[str] = reactive("")
+    notices: reactive[dict[str, str]] = reactive(dict)
+
+    def __init__(
+        self,
+        config: AssistantConfig,
+        device: str | None = None,
+        wav: Sequence[Path] | None = None,
+        *,
+        assistant_factory: AssistantFactory | None = None,
+        transcriber_factory: TranscriberFactory | None = None,
+        audio_factory: AudioFactory | None = None,
+        models_dir: Path | None = None,
+        state: VehicleState | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.device = device
+        self.wav = list(wav or [])
+        self.assistant_factory = assistant_factory or backend.load_assistant
+        self.transcriber_factory = transcriber_factory or backend.load_transcriber
+        self.audio_factory = audio_factory or backend.open_source
+        self.model_dir = Path(config.model)
+        self.models_dir = models_dir or self.model_dir.parent
+        self.clock = clock
+        self.vehicle = backend.SharedVehicle(state, clock)
+        self.assistant: Assistant | None = None
+        self.source: Any = None
+        self.audio_problem = ""
+        self.listening = False
+        self._jobs: queue.Queue[backend.Job | None] = queue.Queue()
+        self._stop = threading.Event()
+        self.theme = "tokyo-night"
+
+    # -- layout -----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status").data_bind(
+            CarDashboard.nlu_status, CarDashboard.asr_status, CarDashboard.model_name, CarDashboard.spinner
+        )
+        yield Notice(id="notice")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                with Container(id="car-panel"):
+                    for shape, name in ((SMALL, "car"), (LARGE, "car-large")):
+                        yield CarDiagram(shape, id=name).data_bind(
+                            state=CarDashboard.vehicle_state, blink_on=CarDashboard.blink_on
+                        )
+                with Container(id="panels"):
+                    yield ClimatePanel(classes="panel").data_bind(state=CarDashboard.vehicle_state)
+                    yield MediaPanel(classes="panel").data_bind(state=CarDashboard.vehicle_state)
+                    yield NavigationPanel(classes="panel").data_bind(state=CarDashboard.vehicle_state)
+                    yield PhonePanel(classes="panel").data_bind(
+                        state=CarDashboard.vehicle_state, clock_s=CarDashboard.clock_s
+                    )
+            with Vertical(id="right"):
+                with Vertical(id="conversation"):
+                    yield MicMeter(id="mic").data_bind(
+                        CarDashboard.level,
+                        CarDashboard.voice_mode,
+                        CarDashboard.talking,
+                        CarDashboard.mic_status,
+                    )
+                    yield Exchange(id="exchange")
+                    yield CommandInput(placeholder=PLACEHOLDERS["loading"], id="command")
+                yield HistoryLog(id="history")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#car-panel").border_title = "Car"
+        self.query_one("#conversation").border_title = "Conversation"
+        self.query_one("#command", Input).focus()
+        self.vehicle_state = self.vehicle.state
+        self._tick()
+        self.set_interval(POLL_S, self._tick)
+        self.call_after_refresh(self._start_workers)
+
+    def _start_workers(self) -> None:
+        """After the first frame: loading competes with the UI thread for the GIL."""
+        self.serve()
+        self.open_audio()
+
+    def _tick(self) -> None:
+        """Everything that moves on its own: hazard blink, call timer, spinner, microphone level."""
+        now = self.clock()
+        self.blink_on = int(now * 2) % 2 == 0
+        self.clock_s = int(now)
+        self.spinner = int(now / POLL_S)
+        if self.source is not None:
+            self.level = self.source.level_dbfs
+
+    def watch_notices(self, notices: dict[str, str]) -> None:
+        self.query_one(Notice).text = "\n".join(notices.values())
+
+    def _notice(self, key: str, text: str) -> None:
+        self.notices = {**self.notices, key: text}
+
+    def _show(self, event: Event | None = None, pending: Pending | None = None) -> None:
+        exchange = self.query_one(Exchange)
+        exchange.pending = pending
+        if event is not None:
+            exchange.event = event
+
+    def _sync(self) -> None:
+        self.vehicle_state = self.vehicle.state
+
+    # -- workers (never on the UI thread) ---------------------------------------------------------
+
+    @work(thread=True, group="assistant", exit_on_error=False)
+    def serve(self) -> None:
+        """Load the classifier, then run typed commands and model switches one at a time."""
+        try:
+            assistant = self._abandonable(lambda: self.assistant_factory(self.config))
+        except backend.Abandoned:
+            return
+        except Exception as error:  # any load failure is shown to the driver, typing then says why
+            self.post_message(AssistantFailed(str(error)))
+            return
+        backend.settle_heap()
+        assistant.vehicle = self.vehicle
+        self.post_message(AssistantLoaded(assistant))
+        for job in iter(self._jobs.get, None):
+            try:
+                self.post_message(self._abandonable(lambda job=job: job.run(assistant)))
+            except backend.Abandoned:
+                return
+
+    @work(thread=True, group="audio", exit_on_error=False)
+    def open_audio(self) -> None:
+        try:
+            source = self.audio_factory(self.device, self.wav)
+        except Exception as error:  # AudioError above all; whatever it is, typing still works
+            self.post_message(AudioFailed(str(error)))
+            return
+        self.post_message(AudioOpened(source))
+
+    @work(thread=True, group="speech", exit_on_error=False)
+    def load_speech(self, assistant: Assistant) -> None:
+        if assistant.transcriber is None:
+            try:
+                load = self.transcriber_factory
+                assistant.transcriber = self._abandonable(lambda: load(self.config, assistant.library))
+                backend.settle_heap()
+            except backend.Abandoned:
+                return
+            except Exception as error:  # no Whisper: voice is off, typing still works
+                self.post_message(SpeechFailed(str(error)))
+                return
+        self.post_message(SpeechLoaded())
+
+    def _abandonable(self, work: Callable[[], Any]) -> Any:
+        """Run slow work for the current worker so that quitting never waits for it."""
+        worker = get_current_worker()
+        return backend.abandonable(work, lambda: worker.is_cancelled)
+
+    @work(thread=True, group="voice", exit_on_error=False)
+    def listen(self, assistant: Assistant, source: Any) -> None:
+        """The voice loop: one Heard per utterance, until the source ends or the app stops."""
+        try:
+            for event in assistant.listen(source, self._stop):
+                self.post_message(Heard(event))
+        except Exception as error:  # a microphone unplugged mid-run: say so, keep the dashboard
+            self.post_message(ListeningStopped(str(error)))
+            return
+        self.post_message(ListeningStopped())
+
+    def _start_voice(self) -> None:
+        """Load Whisper once both the classifier and an audio source are there; listen once it is."""
+        if self.assistant is None or self.source is None:
+            return
+        if self.asr_status == "waiting":
+            self.asr_status = "loading"
+            self.load_speech(self.assistant)
+        elif self.asr_status == "ready" and not self.listening:
+            self.listening = True
+            self.listen(self.assistant, self.source)
+
+    # -- what the workers report ------------------------------------------------------------------
+
+    def on_assistant_loaded(self, message: AssistantLoaded) -> None:
+        self.assistant = message.assistant
+        self.nlu_status = "ready"
+        self.model_name = self.model_dir.name
+        self.query_one("#command", Input).placeholder = PLACEHOLDERS["ready"]
+        self._start_voice()
+
+    def on_assistant_failed(self, message: AssistantFailed) -> None:
+        self.nlu_status = "failed"
+        self.asr_status = "off"
+        self.query_one("#command", Input).placeholder = PLACEHOLDERS["failed"]
+        self._notice("model", f"No intent model, commands cannot run: {message.error}")
+        self._show(pending=None)
+        self._update_mic_status()
+
+    def on_audio_opened(self, message: AudioOpened) -> None:
+        self.source = message.source
+        self.voice_mode = self.source.mode
+        self._start_voice()
+        self._update_mic_status()
+
+    def on_audio_failed(self, message: AudioFailed) -> None:
+        self.audio_problem = "no microphone"
+        if self.asr_status == "waiting":
+            self.asr_status = "off"
+        self._notice("mic", f"Typing only: {message.error}")
+        self._update_mic_status()
+
+    def on_speech_loaded(self) -> None:
+        self.asr_status = "ready"
+        self._start_voice()
+        self._update_mic_status()
+
+    def on_speech_failed(self, message: SpeechFailed) -> None:
+        self.asr_status = "failed"
+        self._notice("speech", f"Typing only, no speech recognition: {message.error}")
+        self._update_mic_status()
+
+    def on_heard(self, message: Heard) -> None:
+        self._show(message.event)
+        self.query_one(HistoryLog).add(message.event)
+        self._sync()
+        self._update_mic_status()
+
+    def on_listening_stopped(self, message: ListeningStopped) -> None:
+        self.listening = False
+        self.talking = False
+        if message.error:
+            self.audio_problem = "microphone stopped"
+            self._notice("mic", f"The microphone stopped. {message.error}")
+        self._update_mic_status()
+
+    def _update_mic_status(self) -> None:
+        self.mic_status = self._mic_text()
+
+    def _mic_text(self) -> str:
+        """Empty while the level meter should show; otherwise why there is no voice input (yet)."""
+        if self.audio_problem:
+            return f"{self.audio_problem}, type below"
+        if self.nlu_status == "failed":
+            return "off: no intent model"
+        if self.source is None:
+            return "opening the microphone…"
+        if self.asr_status == "failed":
+            return "off: no speech recognition"
+        if self.asr_status != "ready":
+            return "loading speech recognition…"
+        if isinstance(self.source, backend.WavPushToTalk):
+            left = self.source.remaining
+            return f"WAV replay: {left} file(s) to go, space plays one" if left else "all WAV files played"
+        return "" if self.listening else "the audio source ended"
+
+    def on_model_switched(self, message: ModelSwitched) -> None:
+        self.model_dir = message.model_dir
+        self.model_name = message.model_dir.name
+        self.nlu_status = "ready"
+        self.notify(f"Now understanding with the {self.model_name} model.", title="Model")
+
+    def on_model_switch_failed(self, message: ModelSwitchFailed) -> None:
+        self.model_name = self.model_dir.name
+        self.nlu_status = "ready"
+        self.notify(message.error, title=f"Could not load {message.model_dir.name}", severity="error")
+
+    # -- typing -----------------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#command")
+    def submit(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        event.input.clear()
+        if not text:
+            return
+        if self.nlu_status == "failed":
+            self.notify("No intent model is loaded: see the note at the top.", severity="error")
+            return
+        status = "thinking…" if self.assistant else "queued: the classifier is still loading…"
+        self._show(pending=Pending(text, status))
+        self._jobs.put(backend.TypedCommand(text))
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def action_talk(self) -> None:
+        """Space: the first press starts an utterance, the second ends it (push-to-talk)."""
+        if self.source is None or self.asr_status != "ready" or not self.listening:
+            self.notify(self._voice_unavailable(), title="Push-to-talk", severity="warning")
+            return
+        if not self.talking:
+            self._set_mode("push_to_talk")
+            self.source.start_talking()
+            self.talking = True
+            return
+        self.source.stop_talking()
+        self.talking = False
+        self._show(pending=Pending("", "transcribing…"))
+
+    def _voice_unavailable(self) -> str:
+        if self.source is None:
+            return self.notices.get("mic", "Opening the microphone…")
+        if self.asr_status != "ready":
+            return "Speech recognition is still loading; type meanwhile."
+        return f"No voice input ({self.mic_status}); type your commands."
+
+    def _set_mode(self, mode: str) -> None:
+        self.source.mode = mode
+        self.voice_mode = mode
+
+    def action_toggle_mode(self) -> None:
+        if self.source is None:
+            self.notify(self._voice_unavailable(), title="Mode", severity="warning")
+            return
+        if isinstance(self.source, backend.WavPushToTalk):
+            self.notify("WAV files play on push-to-talk only: press space.", title="Mode")
+            return
+        if self.talking:
+            self.source.stop_talking()
+            self.talking = False
+        self._set_mode("hands_free" if self.voice_mode == "push_to_talk" else "push_to_talk")
+
+    def action_switch_model(self) -> None:
+        """F3: QLoRA ↔ BERT, loaded by the assistant's worker; the car and Whisper stay."""
+        if self.assistant is None or self.nlu_status != "ready":
+            self.notify("The classifier is still loading.", title="Model", severity="warning")
+            return
+        variant = backend.other_variant(self.model_dir)
+        target = self.models_dir / variant
+        if not backend.is_model_dir(target):
+            self.notify(
+                f"No {variant} model in {target}: run `car-assistant train --variant {variant}`.",
+                title="Model",
+                severity="warning",
+            )
+            return
+        self.nlu_status = "switching"
+        self.model_name = variant
+        self._jobs.put(backend.SwitchModel(target))
+
+    def action_incoming_call(self) -> None:
+        caller = CALLERS[self.clock_s % len(CALLERS)]
+        outcome = self.vehicle.simulate_incoming_call(caller)
+        self._sync()
+        self.notify(outcome.message, title="Phone", severity="information" if outcome.done else "warning")
+
+    def action_speed(self, direction: int) -> None:
+        self.vehicle.change_speed(direction * SPEED_STEP_KMH)
+        self._sync()
+
+    def action_reset(self) -> None:
+        self.vehicle.reset()
+        self._sync()
+        self.notify("The car is back to its starting state.", title="Reset")
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_focus_command(self) -> None:
+        self.query_one("#command", Input).focus()
+
+    def action_leave_command(self) -> None:
+        self.set_focus(None)
+
+    # -- shutdown ---------------------------------------------------------------------------------
+
+    def on_unmount(self) -> None:
+        """Let the threads end: the voice loop sees the stop event, the job loop its sentinel."""
+        self._stop.set()
+        self._jobs.put(None)
+        if self.source is not None:
+            self.source.close()
+
+
+def run_dashboard(config: AssistantConfig, device: str | None = None, wav: list[Path] | None = None) -> int:
+    """``car-assistant tui``: run the dashboard until the driver quits."""
+    CarDashboard(config, device=device, wav=wav).run()
+    return 0

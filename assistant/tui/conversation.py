@@ -1,0 +1,155 @@
+"""The conversation: the microphone, what the car heard and understood, what it did, and how fast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import events
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Input
+
+from assistant.events import Event
+from assistant.tui.draw import bar, level_meter
+
+MUTED = "$foreground-muted"
+LABEL = 8
+NAME = 13
+METER_WIDTH = 12
+MODES = {"hands_free": "HANDS-FREE", "push_to_talk": "PUSH-TO-TALK"}
+STAGES = (("endpoint", "endpoint"), ("asr", "ASR"), ("nlu", "NLU"), ("action", "action"), ("total", "total"))
+RANKED = 3
+SHORTCUT_CHARACTERS = frozenset(" ?+-")
+
+
+def _label(text: str) -> Content:
+    return Content.styled(f"{text:<{LABEL}}", MUTED)
+
+
+def _said(event: Event) -> str:
+    return "Typed" if event.source == "typed" else "Heard"
+
+
+class MicMeter(Widget):
+    """The live input level and the listening mode; ``mic_status`` replaces them when there is no audio."""
+
+    level: reactive[float] = reactive(-120.0)
+    voice_mode: reactive[str] = reactive("hands_free")
+    talking: reactive[bool] = reactive(False)
+    mic_status: reactive[str] = reactive("opening the microphone…")
+    """Empty while audio flows; otherwise why there is none (yet)."""
+
+    def render(self) -> Content:
+        if self.mic_status and not self.talking:
+            return Content.assemble(_label("Mic"), (self.mic_status, MUTED))
+        if self.talking:
+            badge = (" ● TALKING ", "bold $text on $error")
+        else:
+            badge = (f" {MODES.get(self.voice_mode, self.voice_mode)} ", "bold $background on $secondary")
+        return Content.assemble(
+            _label("Mic"), level_meter(self.level, METER_WIDTH), (f" {self.level:4.0f} dB ", MUTED), badge
+        )
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A command on its way: what was said or typed (if known yet) and what is happening to it."""
+
+    text: str
+    status: str
+
+
+class Exchange(Widget):
+    """The last command: transcript, top intents with confidence bars, slots, outcome, latency."""
+
+    event: reactive[Event | None] = reactive(None, layout=True)
+    pending: reactive[Pending | None] = reactive(None, layout=True)
+
+    def render(self) -> Content:
+        if self.pending is not None:
+            return self._pending(self.pending)
+        if self.event is None:
+            return Content("\n").join(
+                [
+                    Content.styled("Say a command, or type one below.", MUTED),
+                    Content.styled("Try “turn on the high beams”,", MUTED),
+                    Content.styled("“open the sunroof halfway” or “call mom”.", MUTED),
+                ]
+            )
+        return Content("\n").join(self._event_lines(self.event))
+
+    def _pending(self, pending: Pending) -> Content:
+        said = (
+            Content.assemble(_label("Typed"), (f"“{pending.text}”", "bold"))
+            if pending.text
+            else _label("Heard")
+        )
+        status = Content.assemble(_label("Status"), (f"⋯ {pending.status}", "$warning"))
+        return Content("\n").join([said, status])
+
+    def _event_lines(self, event: Event) -> list[Content]:
+        return [
+            Content.assemble(_label(_said(event)), (f"“{event.transcript}”", "bold")),
+            *self._ranking(event),
+            Content.assemble(_label("Slots"), self._slots(event)),
+            Content.assemble(_label("Result"), self._result(event)),
+            *self._latency(event),
+        ]
+
+    def _ranking(self, event: Event) -> list[Content]:
+        """The top intents, each with a confidence bar; the chosen one highlighted."""
+        width = max(self.size.width - LABEL - NAME - 5, 6)
+        lines = []
+        for index, (name, score) in enumerate(event.ranking[:RANKED]):
+            chosen = index == 0
+            style = ("$success" if event.accepted else "$error") if chosen else "$secondary-muted"
+            lines.append(
+                Content.assemble(
+                    _label("Intent" if chosen else ""),
+                    (f"{name:<{NAME}}", "bold" if chosen else MUTED),
+                    bar(score, width, style),
+                    (f"{score:>5.0%}", "bold" if chosen else MUTED),
+                )
+            )
+        return lines
+
+    @staticmethod
+    def _slots(event: Event) -> Content:
+        if not event.slots:
+            return Content.styled("—", MUTED)
+        return Content(" · ").join(
+            Content.assemble((f"{name}=", MUTED), (str(value), "$accent"))
+            for name, value in event.slots.items()
+        )
+
+    @staticmethod
+    def _result(event: Event) -> Content:
+        if not event.accepted:
+            return Content.assemble(("✘ Rejected: ", "bold $error"), (event.reason, "$error"))
+        if not event.done:  # understood, but the car said no ("Sunroof stays closed above 80 km/h")
+            return Content.assemble(("⚠ ", "bold $warning"), (event.outcome, "bold $warning"))
+        return Content.assemble(("✔ ", "bold $success"), (event.outcome, "bold"))
+
+    @staticmethod
+    def _latency(event: Event) -> list[Content]:
+        """Two lines: the stage names, and under each its milliseconds (total in bold)."""
+        names, values = [_label("Latency")], [_label("(ms)")]
+        for key, name in STAGES:
+            width = max(len(name), 4) + 1
+            names.append(Content.styled(name.rjust(width), MUTED))
+            ms = event.timings_ms.get(key)
+            value = "—" if ms is None else f"{ms:.0f}"
+            values.append(Content.styled(value.rjust(width), "bold" if key == "total" else ""))
+        return [Content.assemble(*names), Content.assemble(*values)]
+
+
+class CommandInput(Input):
+    """The text box. While it is empty, space, ?, + and - are the app's keys (talk, help, speed)."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return character not in SHORTCUT_CHARACTERS and super().check_consume_key(key, character)
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.character in SHORTCUT_CHARACTERS and not self.value:
+            event.prevent_default()  # skip Input's handler: the key bubbles up to the app's bindings

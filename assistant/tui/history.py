@@ -1,0 +1,53 @@
+"""The history: every command so far, newest at the bottom, with what the car made of it."""
+
+from __future__ import annotations
+
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import Static
+
+from assistant.events import Event
+
+MAX_ENTRIES = 200
+MUTED = "$foreground-muted"
+
+
+def history_line(number: int, event: Event) -> Content:
+    """``3 ✔ “open the sunroof” → Sunroof open.`` (or the reason it was rejected)."""
+    if not event.accepted:
+        mark = ("✘", "bold $error")
+    else:
+        mark = ("✔", "bold $success") if event.done else ("⚠", "bold $warning")
+    result = event.outcome if event.accepted else f"rejected: {event.reason}"
+    return Content.assemble(
+        (f"{number:>3} ", MUTED),
+        mark,
+        (f" “{event.transcript}”", "bold"),
+        (" → ", MUTED),
+        (result, "" if event.accepted else "$error"),
+    )
+
+
+class HistoryLog(VerticalScroll):
+    """A scrolling log of commands; keeps the last ``MAX_ENTRIES``."""
+
+    can_focus = False
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.count = 0
+
+    def on_mount(self) -> None:
+        self.border_title = "History"
+        self.mount(Static(Content.styled("Nothing yet.", MUTED), classes="placeholder"))
+
+    def add(self, event: Event) -> None:
+        self.count += 1
+        self.query(".placeholder").remove()
+        if len(self.children) >= MAX_ENTRIES:
+            self.children[0].remove()
+        entry = Static(
+            history_line(self.count, event), classes="-accepted" if event.accepted else "-rejected"
+        )
+        self.mount(entry)
+        self.call_after_refresh(self.scroll_end, animate=False)
