@@ -36,8 +36,8 @@ HEAD_MODULES = ["classifier", "pooler"]
 """Trained in full and saved by peft beside the adapters (and kept out of 4-bit)."""
 
 VARIANT_DEFAULTS = {
-    "bert": {"learning_rate": 1e-4, "epochs": 8},
-    "qlora": {"learning_rate": 1e-3, "epochs": 12},
+    "bert": {"learning_rate": 1e-4, "epochs": 10},
+    "qlora": {"learning_rate": 1e-3, "epochs": 15},
 }
 
 
@@ -50,7 +50,9 @@ class TrainConfig:
     epochs: float | None = None
     batch_size: int = 16
     seed: int = 13
-    patience: int = 3
+    patience: int = 4
+    label_smoothing: float = 0.1
+    """Softer targets keep confidences honest, which the rejection threshold relies on."""
     max_length: int = 32
     lora_r: int = 16
     lora_alpha: int = 32
@@ -212,6 +214,7 @@ def _training_arguments(config: TrainConfig, scratch: str) -> TrainingArguments:
         per_device_eval_batch_size=64,
         warmup_steps=0.1,
         weight_decay=0.01,
+        label_smoothing_factor=config.label_smoothing,
         eval_strategy="epoch",
         save_strategy="epoch",
         save_total_limit=1,
