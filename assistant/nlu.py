@@ -52,6 +52,8 @@ HALLUCINATIONS = frozenset(
     }
 )
 """What Whisper says on silence or noise: never a command."""
+FREE_TEXT_SLACK_WORDS = 2
+"""How many words a free-text slot may run past the longest sample value in the YAML."""
 DETERMINERS = frozenset({"the", "a", "an", "my", "our", "some"})
 
 
@@ -227,6 +229,19 @@ class SlotFiller:
                     slots[slot] = value
         return {**self.library.intents[intent].defaults, **slots}
 
+    def check_free_text(self, intent: str, slots: dict[str, SlotValue]) -> Decision:
+        """Reject a free-text value much longer than any the YAML gives as an example: a whole
+        sentence ('next caller is on the line from chicago') is talk, not a contact."""
+        for slot, lists in self.library.slot_lists(intent).items():
+            samples = [
+                phrase for lst in lists if lst.free_text for value in lst.values for phrase in value.phrases
+            ]
+            longest = max((len(phrase.split()) for phrase in samples), default=0)
+            said = str(slots.get(slot, ""))
+            if samples and len(said.split()) > longest + FREE_TEXT_SLACK_WORDS:
+                return Decision(False, f"'{said}' doesn't sound like a {slot}")
+        return Decision(True)
+
     @staticmethod
     def _enumerated(tokens: list[str], lists: list[SlotList], used: set[int]) -> SlotValue | None:
         """The longest phrase of these lists in the text (earliest on a tie), else the closest
@@ -358,5 +373,7 @@ class Understander:
         decision = decide(prediction, self.options)
         intent = self.library.intents.get(prediction.intent)
         slots = self.slot_filler.fill(prediction.intent, prediction.text) if decision.accept else {}
+        if decision.accept:
+            decision = self.slot_filler.check_free_text(prediction.intent, slots)
         command = Command(intent=prediction.intent, slots=slots, action=intent.action if intent else None)
         return Understanding(prediction, command, decision)

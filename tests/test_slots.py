@@ -113,3 +113,10 @@ def test_policy_rejects_hallucinations_out_of_scope_unsure_and_ambiguous(pred, r
     decision = decide(pred, NluOptions(threshold=0.5, margin=0.1))
     assert not decision.accept
     assert reason in decision.reason
+
+
+def test_free_text_much_longer_than_any_sample_is_talk_not_a_slot(filler):
+    assert filler.check_free_text("navigation", {"destination": "museum of modern art"}).accept
+    decision = filler.check_free_text("phone", {"contact": "next guest is on the line from the east side"})
+    assert not decision.accept and "contact" in decision.reason
+    assert filler.check_free_text("lights", {"light": "headlights"}).accept
