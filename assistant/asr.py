@@ -150,6 +150,9 @@ def collapse_repeats(text: str) -> str:
     words = text.split()
     bare = [w.strip(",.!?").lower() for w in words]
     for period in range(1, len(words) // 2 + 1):
-        if all(bare[i] == bare[i % period] for i in range(len(words))):
+        if all(
+            bare[i] == bare[i % period] or (i == len(words) - 1 and bare[i % period].startswith(bare[i]))
+            for i in range(len(words))
+        ):
             return " ".join(words[:period]).rstrip(",")
     return text.strip()

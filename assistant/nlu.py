@@ -54,7 +54,8 @@ HALLUCINATIONS = frozenset(
 """What Whisper says on silence or noise: never a command."""
 FREE_TEXT_SLACK_WORDS = 2
 """How many words a free-text slot may run past the longest sample value in the YAML."""
-DETERMINERS = frozenset({"the", "a", "an", "my", "our", "some"})
+EDGE_WORDS = frozenset({"the", "a", "an", "my", "our", "some", "and", "so", "oh", "uh", "um", "okay", "ok", "please"})
+"""Determiners and fillers a free-text slot never starts or ends with ('and the call' has no contact)."""
 
 
 class NluError(RuntimeError):
@@ -200,7 +201,7 @@ class SlotFiller:
 
     def _carrier_vocabulary(self, intent: str) -> frozenset[str]:
         """Words a free-text slot never starts or ends with: the intent's template words and fillers."""
-        words = set(DETERMINERS)
+        words = set(EDGE_WORDS)
         for template in self.library.intents[intent].templates:
             words.update(normalize(re.sub(r"[{<][^}>]*[}>]", " ", template.text)).split())
         for rule in self.library.rules.values():
