@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from assistant.intents import load_intents
-from assistant.nlu import IntentClassifier, Understander
+from assistant.nlu import IntentClassifier, NluError, Understander
 from assistant.pipeline import MODELS_DIR
 from training.evaluate import read_jsonl, score
 
@@ -45,10 +45,11 @@ def main() -> None:
     print("| variant | intent accuracy | out-of-scope rejection | slot exact-match | p50 ms | p95 ms |")
     print("|---|---|---|---|---|---|")
     for variant in ("qlora", "bert"):
-        if not (MODELS_DIR / variant / "training.json").is_file():
-            print(f"| {variant} | not trained: `car-assistant train --variant {variant}` | | | | |")
+        try:
+            understander = Understander(IntentClassifier(MODELS_DIR / variant, library), library)
+        except NluError as error:
+            print(f"| {variant} | {error} | | | | |")
             continue
-        understander = Understander(IntentClassifier(MODELS_DIR / variant, library), library)
         understood = understander.understand_many(texts)
         result = score(examples, [u.intent for u in understood], [u.command.slots for u in understood])
         timings = sorted(latencies_ms(understander, texts, args.repeats))
