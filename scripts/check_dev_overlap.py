@@ -28,12 +28,18 @@ def main() -> int:
     args = parser.parse_args()
     library = load_intents()
     sampler = TemplateSampler(library, random.Random(0))
-    templates = [t for intent in library.intents.values() for t in intent.templates] + list(library.out_of_scope)
+    templates = [t for intent in library.intents.values() for t in intent.templates] + list(
+        library.out_of_scope
+    )
     said = {normalize(sampler.draw(t).text): t for t in templates for _ in range(args.draws)}
-    overlap = [(row.text, said[normalize(row.text)]) for row in read_jsonl(args.eval) if normalize(row.text) in said]
+    overlap = [
+        (row.text, said[normalize(row.text)]) for row in read_jsonl(args.eval) if normalize(row.text) in said
+    ]
     for text, template in overlap:
         print(f"{library.path}:{template.line}: template '{template.text}' says {text!r}")
-    print(f"{len(overlap)} of the evaluation sentences can be said by the templates ({len(said)} distinct drawn)")
+    print(
+        f"{len(overlap)} of the evaluation sentences can be said by the templates ({len(said)} distinct drawn)"
+    )
     return 1 if overlap else 0
 
 

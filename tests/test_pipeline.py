@@ -55,7 +55,9 @@ def test_utterance_timings_run_from_end_of_speech(assistant):
     import numpy as np
 
     assistant.transcriber = FakeTranscriber()
-    utterance = Utterance(np.zeros(1600, dtype=np.float32), "open the sunroof", speech_end=10.0, detected_at=10.3)
+    utterance = Utterance(
+        np.zeros(1600, dtype=np.float32), "open the sunroof", speech_end=10.0, detected_at=10.3
+    )
     event = assistant.handle_utterance(utterance)
     assert event.accepted and assistant.vehicle.state.windows.sunroof == 100
     assert event.timings_ms["endpoint"] == pytest.approx(300)
@@ -69,7 +71,9 @@ def test_vocabulary_prompt_names_the_cars_words():
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_say_prints_one_json_event_per_text():
