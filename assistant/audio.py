@@ -450,6 +450,7 @@ class MicrophoneSource(AudioSource):
         self.device_spec = device
         self._queue: queue.Queue[tuple[np.ndarray, float]] = queue.Queue(maxsize=queue_size)
         self._stream: Any = None
+        self._stream_lock = threading.Lock()
         self._stream_ended = threading.Event()
         self._received = 0
         self._dropped = 0
@@ -510,8 +511,10 @@ class MicrophoneSource(AudioSource):
 
     def close(self) -> None:
         super().close()
-        if self._stream is not None:
-            self._stream.close(ignore_errors=True)
+        with self._stream_lock:  # PortAudio calls on one stream from two threads can deadlock
+            if self._stream is not None:
+                self._stream.close(ignore_errors=True)
+                self._stream = None
 
     def __enter__(self) -> Self:
         return self.start()
@@ -542,9 +545,10 @@ class MicrophoneSource(AudioSource):
             yield from framer.split(block, at)
 
     def _check_alive(self, silent_for: float) -> None:
-        if self._stream is None:
-            return
-        stopped = self._stream_ended.is_set() or not self._stream.active
+        with self._stream_lock:
+            if self._stream is None:
+                return
+            stopped = self._stream_ended.is_set() or not self._stream.active
         if self._closed.is_set():  # checked after the stream: close() sets it before closing the stream
             return
         if stopped:

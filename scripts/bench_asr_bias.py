@@ -9,12 +9,13 @@ the encoder seeing 10 s, 15 s or Whisper's full 30 s window, and prints WER and 
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 from statistics import median
+
+from speech import edit_distance, words
 
 from assistant.asr import Transcriber
 from assistant.audio import load_wav
@@ -39,23 +40,6 @@ VOCABULARY = (
     "Play my playlist, call mom, navigate."
 )
 HOTWORDS = "high beams headlights fog lights hazard lights temperature defrost sunroof playlist navigate"
-NUMBERS = {"21": "twenty one", "3": "three"}
-
-
-def words(text: str) -> list[str]:
-    text = text.lower()
-    for digits, spoken in NUMBERS.items():
-        text = re.sub(rf"\b{digits}\b", spoken, text)
-    return re.findall(r"[a-z']+", text)
-
-
-def edit_distance(a: list[str], b: list[str]) -> int:
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
-    return row[-1]
 
 
 def speak(folder: Path) -> dict[str, list[tuple[str, Path]]]:

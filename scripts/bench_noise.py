@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 import time
@@ -33,13 +32,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from speech import VOICES, load_average, mix_at_snr, model_label, speech_audio, write_wav
+from speech import (
+    VOICES,
+    edit_distance,
+    load_average,
+    mix_at_snr,
+    model_label,
+    speech_audio,
+    words,
+    write_wav,
+)
 
 from assistant.audio import WavFileSource
 from assistant.events import Event
 from assistant.intents import OUT_OF_SCOPE
-from assistant.nlu import normalize
-from assistant.numbers import number_to_words
 from assistant.pipeline import Assistant, AssistantConfig
 from training.evaluate import Labelled, command_correct, read_jsonl
 
@@ -78,21 +84,6 @@ def condition_name(snr: float | None) -> str:
 def chosen_event(events: list[Event]) -> Event | None:
     """The event the car acts on: the first accepted one; else the first (a rejection), else none."""
     return next((e for e in events if e.accepted), events[0] if events else None)
-
-
-def words(text: str) -> list[str]:
-    """Normalised words, numbers spelled out: '20 degrees.' and 'twenty degrees' compare equal."""
-    spelled = re.sub(r"\b\d{1,3}\b", lambda m: number_to_words(int(m.group())), normalize(text))
-    return spelled.split()
-
-
-def edit_distance(a: list[str], b: list[str]) -> int:
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        previous, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
-    return row[-1]
 
 
 def judge(example: Labelled, events: list[Event]) -> tuple[bool, str, dict]:

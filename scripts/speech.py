@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import queue
+import re
 import shutil
 import subprocess
 import threading
@@ -46,6 +47,8 @@ from scipy.signal import butter, sosfilt
 
 from assistant.audio import MicrophoneSource, load_wav
 from assistant.events import SAMPLE_RATE, Event
+from assistant.nlu import normalize
+from assistant.numbers import number_to_words
 from assistant.pipeline import Assistant
 
 CACHE_DIR = Path("/tmp/car-assistant-speech")
@@ -318,3 +321,19 @@ def play_and_collect(listener: LiveListener, path: Path, wait_s: float = 8.0, qu
     ended_at = time.monotonic()
     found = listener.collect(wait_s, quiet_s)
     return Played(ended_at, [event for event, _ in found], [at for _, at in found])
+
+
+def words(text: str) -> list[str]:
+    """Normalised words, numbers spelled out: '20 degrees.' and 'twenty degrees' compare equal."""
+    spelled = re.sub(r"\b\d{1,3}\b", lambda m: number_to_words(int(m.group())), normalize(text))
+    return spelled.split()
+
+
+def edit_distance(a: list[str], b: list[str]) -> int:
+    """Word-level Levenshtein distance: the errors in a word error rate."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
+    return row[-1]
