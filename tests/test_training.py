@@ -78,6 +78,9 @@ def test_saved_folder_has_safetensors_report_and_fingerprint(trained, variant):
     assert not any(name.endswith((".bin", ".pt", ".pth")) for name in names)
     weights = "model.safetensors" if variant == "bert" else "adapter_model.safetensors"
     assert weights in names
+    if variant == "qlora":  # no path of the training machine in what gets shipped
+        adapter = json.loads((folder / "adapter_config.json").read_text())
+        assert adapter["base_model_name_or_path"] == "sentence-transformers/all-MiniLM-L6-v2"
     manifest = json.loads((folder / "training.json").read_text())
     assert manifest["intents_fingerprint"] == library.fingerprint
     assert manifest["labels"] == library.labels

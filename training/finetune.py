@@ -32,6 +32,7 @@ from assistant.intents import IntentLibrary
 from assistant.nlu import BUNDLED_BASE, UNQUANTIZED_MODULES, quantization_config, resolve_base_model
 from training.dataset import Example
 
+BUNDLED_BASE_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 HEAD_MODULES = ["classifier", "pooler"]
 """Trained in full and saved by peft beside the adapters (and kept out of 4-bit)."""
 
@@ -232,6 +233,9 @@ def _training_arguments(config: TrainConfig, scratch: str) -> TrainingArguments:
 
 def _save(model, tokenizer, config: TrainConfig, library: IntentLibrary, out_dir: Path) -> None:
     """save_pretrained (safetensors) + tokenizer + what the runtime needs to trust the model."""
+    for peft_config in getattr(model, "peft_config", {}).values():
+        # the hub id, not this machine's site-packages path, for anyone loading the adapter elsewhere
+        peft_config.base_model_name_or_path = config.base_model or BUNDLED_BASE_HUB_ID
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
     (out_dir / "README.md").unlink(missing_ok=True)  # peft's empty model-card template
