@@ -145,7 +145,8 @@ class Transcriber:
 def collapse_repeats(text: str) -> str:
     """'Lights on, lights on, lights' → 'Lights on': Whisper's repetition loop, undone.
 
-    The shortest run of words that the whole text repeats (at least twice, the last copy possibly cut).
+    A text that is one run of words repeated (at least twice, the last copy possibly cut) becomes
+    that run; a loop that starts mid-text ('open the left window, open, open, open') loses its tail.
     """
     words = text.split()
     bare = [w.strip(",.!?").lower() for w in words]
@@ -155,4 +156,18 @@ def collapse_repeats(text: str) -> str:
             for i in range(len(words))
         ):
             return " ".join(words[:period]).rstrip(",")
-    return text.strip()
+    return " ".join(words[: _end_of_trailing_loop(bare)]).rstrip(",")
+
+
+def _end_of_trailing_loop(bare: list[str], min_copies: int = 3, max_period: int = 4) -> int:
+    """How many words to keep: all of them, or up to the first copy of a run repeated at the end."""
+    for period in range(1, max_period + 1):
+        copies = 1
+        while (
+            len(bare) >= (copies + 1) * period
+            and bare[-(copies + 1) * period : -copies * period] == bare[-period:]
+        ):
+            copies += 1
+        if copies >= min_copies:
+            return len(bare) - (copies - 1) * period
+    return len(bare)

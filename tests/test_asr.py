@@ -76,3 +76,8 @@ def test_repetition_loops_collapse_to_one_copy():
     )
     assert collapse_repeats("Call mom.") == "Call mom."
     assert collapse_repeats("open the window and the sunroof") == "open the window and the sunroof"
+    assert (
+        collapse_repeats("Open the map left window, open, open, open, open")
+        == "Open the map left window, open"
+    )
+    assert collapse_repeats("call mom, mom") == "call mom, mom"  # two copies are speech, three a loop
