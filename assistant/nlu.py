@@ -54,7 +54,9 @@ HALLUCINATIONS = frozenset(
 """What Whisper says on silence or noise: never a command."""
 FREE_TEXT_SLACK_WORDS = 2
 """How many words a free-text slot may run past the longest sample value in the YAML."""
-EDGE_WORDS = frozenset({"the", "a", "an", "my", "our", "some", "and", "so", "oh", "uh", "um", "okay", "ok", "please"})
+EDGE_WORDS = frozenset(
+    {"the", "a", "an", "my", "our", "some", "and", "so", "oh", "uh", "um", "okay", "ok", "please"}
+)
 """Determiners and fillers a free-text slot never starts or ends with ('and the call' has no contact)."""
 
 
@@ -192,11 +194,50 @@ class IntentClassifier:
         )
 
 
+Phrases = tuple[tuple[list[str], SlotValue], ...]
+"""Normalised words of each enumerated phrase, with the value it says."""
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    """What the YAML says about one slot of one intent, prepared once for every utterance."""
+
+    name: str
+    phrases: Phrases
+    numeric: bool
+    free_text: bool
+    longest_sample: int
+    """Words in the longest free-text sample value."""
+
+    @classmethod
+    def from_lists(cls, name: str, lists: list[SlotList]) -> SlotSpec:
+        enumerated = [lst for lst in lists if not lst.free_text]
+        samples = [
+            phrase for lst in lists if lst.free_text for value in lst.values for phrase in value.phrases
+        ]
+        return cls(
+            name=name,
+            phrases=tuple(
+                (normalize(phrase).split(), value.out)
+                for lst in enumerated
+                for value in lst.values
+                for phrase in value.phrases
+            ),
+            numeric=any(lst.number_range for lst in lists),
+            free_text=bool(samples),
+            longest_sample=max((len(phrase.split()) for phrase in samples), default=0),
+        )
+
+
 class SlotFiller:
     """Fills an intent's slots from the phrases and numbers its YAML lists define."""
 
     def __init__(self, library: IntentLibrary):
         self.library = library
+        self._specs = {
+            name: [SlotSpec.from_lists(slot, lists) for slot, lists in library.slot_lists(name).items()]
+            for name in library.intents
+        }
         self._carrier_words = {name: self._carrier_vocabulary(name) for name in library.intents}
 
     def _carrier_vocabulary(self, intent: str) -> frozenset[str]:
@@ -216,63 +257,48 @@ class SlotFiller:
         tokens = normalize(text).split()
         used: set[int] = set()
         slots: dict[str, SlotValue] = {}
-        lists_by_slot = self.library.slot_lists(intent)
-        for slot, lists in lists_by_slot.items():
-            value = self._enumerated(tokens, lists, used) if not any(lst.free_text for lst in lists) else None
-            if value is None and any(lst.number_range for lst in lists):
+        specs = self._specs[intent]
+        for spec in (s for s in specs if not s.free_text):
+            value = self._enumerated(tokens, spec, used)
+            if value is None and spec.numeric:
                 value = find_number(tokens)
             if value is not None:
-                slots[slot] = value
-        for slot, lists in lists_by_slot.items():
-            if any(lst.free_text for lst in lists):
-                value = self._free_text(tokens, lists, used, self._carrier_words[intent])
-                if value:
-                    slots[slot] = value
+                slots[spec.name] = value
+        for spec in (s for s in specs if s.free_text):
+            value = self._free_text(tokens, spec, used, self._carrier_words[intent])
+            if value:
+                slots[spec.name] = value
         return {**self.library.intents[intent].defaults, **slots}
 
     def check_free_text(self, intent: str, slots: dict[str, SlotValue]) -> Decision:
         """Reject a free-text value much longer than any the YAML gives as an example: a whole
         sentence ('next caller is on the line from chicago') is talk, not a contact."""
-        for slot, lists in self.library.slot_lists(intent).items():
-            samples = [
-                phrase for lst in lists if lst.free_text for value in lst.values for phrase in value.phrases
-            ]
-            longest = max((len(phrase.split()) for phrase in samples), default=0)
-            said = str(slots.get(slot, ""))
-            if samples and len(said.split()) > longest + FREE_TEXT_SLACK_WORDS:
-                return Decision(False, f"'{said}' doesn't sound like a {slot}")
+        for spec in self._specs.get(intent, []):
+            said = str(slots.get(spec.name, ""))
+            if spec.free_text and len(said.split()) > spec.longest_sample + FREE_TEXT_SLACK_WORDS:
+                return Decision(False, f"'{said}' doesn't sound like a {spec.name}")
         return Decision(True)
 
     @staticmethod
-    def _enumerated(tokens: list[str], lists: list[SlotList], used: set[int]) -> SlotValue | None:
-        """The longest phrase of these lists in the text (earliest on a tie), else the closest
+    def _enumerated(tokens: list[str], spec: SlotSpec, used: set[int]) -> SlotValue | None:
+        """The longest phrase of the slot's lists in the text (earliest on a tie), else the closest
         sound-alike (Whisper's 'hi beams' for 'high beams'); marks its words used."""
-        phrases = [
-            (normalize(phrase).split(), value.out)
-            for lst in lists
-            for value in lst.values
-            for phrase in value.phrases
-        ]
-        best = _exact_match(tokens, phrases, used) or _fuzzy_match(tokens, phrases, used)
+        best = _exact_match(tokens, spec.phrases, used) or _fuzzy_match(tokens, spec.phrases, used)
         if best is None:
             return None
         start, length, out = best
         used.update(range(start, start + length))
         return out
 
-    def _free_text(
-        self, tokens: list[str], lists: list[SlotList], used: set[int], carrier: frozenset[str]
-    ) -> str:
+    @staticmethod
+    def _free_text(tokens: list[str], spec: SlotSpec, used: set[int], carrier: frozenset[str]) -> str:
         """The stretch of words between the first and the last word that isn't template or slot wording."""
         content = [i for i, token in enumerate(tokens) if i not in used and token not in carrier]
         if not content:
             return ""
-        span = " ".join(tokens[content[0] : content[-1] + 1])
-        for slot_list in lists:  # a phrase an enumerated list of the same slot knows ("back home" → home)
-            for value in slot_list.values if not slot_list.free_text else ():
-                if span in value.phrases:
-                    return str(value.out)
-        return span
+        span = tokens[content[0] : content[-1] + 1]
+        # a phrase an enumerated list of the same slot knows ("back home" → home)
+        return next((str(out) for words, out in spec.phrases if words == span), " ".join(span))
 
 
 Match = tuple[int, int, SlotValue]
@@ -290,9 +316,7 @@ def _windows(tokens: list[str], size: int, used: set[int]) -> list[tuple[int, st
     ]
 
 
-def _exact_match(
-    tokens: list[str], phrases: list[tuple[list[str], SlotValue]], used: set[int]
-) -> Match | None:
+def _exact_match(tokens: list[str], phrases: Phrases, used: set[int]) -> Match | None:
     best: Match | None = None
     for words, out in phrases:
         text = " ".join(words)
@@ -303,9 +327,7 @@ def _exact_match(
     return best
 
 
-def _fuzzy_match(
-    tokens: list[str], phrases: list[tuple[list[str], SlotValue]], used: set[int]
-) -> Match | None:
+def _fuzzy_match(tokens: list[str], phrases: Phrases, used: set[int]) -> Match | None:
     """The window of text most like one of the phrases, if at least 80 % alike letter for letter."""
     best: tuple[float, Match] | None = None
     for words, out in phrases:
