@@ -127,14 +127,10 @@ def quiet_model_libraries() -> None:
 class IntentClassifier:
     """A trained sequence classifier, refused if its intents fingerprint differs from the YAML's."""
 
-    def __init__(self, model_dir: str | Path, library: IntentLibrary, threads: int | None = None):
+    def __init__(self, model_dir: str | Path, library: IntentLibrary):
         self.model_dir = Path(model_dir)
         self.manifest = self._read_manifest(library)
         self.labels: list[str] = self.manifest["labels"]
-        if threads:
-            import torch
-
-            torch.set_num_threads(threads)
         self.tokenizer, self.model = self._load()
 
     @property

@@ -114,7 +114,7 @@ class Assistant:
 
 
 def _event(
-    understood: Understanding, transcript: Transcript, source: str, outcome: str, timings: dict
+    understood: Understanding, transcript: Transcript, source: str, outcome: Outcome, timings: dict
 ) -> Event:
     accepted = understood.decision.accept
     return Event(

@@ -153,9 +153,6 @@ class PeakMemory:
 @dataclass
 class TrainResult:
     variant: str
-    out_dir: Path
-    model: object
-    tokenizer: object
     log_history: list[dict]
     wall_time_s: float
     peak_ram_bytes: int
@@ -195,9 +192,6 @@ def train(
     _save(model, tokenizer, config, library, out_dir)
     return TrainResult(
         variant=config.variant,
-        out_dir=out_dir,
-        model=model,
-        tokenizer=tokenizer,
         log_history=trainer.state.log_history,
         wall_time_s=wall_time,
         peak_ram_bytes=memory.peak_bytes,
