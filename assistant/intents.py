@@ -24,6 +24,8 @@ from hassil.expression import (
     Sentence,
     TextChunk,
 )
+from hassil.intents import Intents, RangeSlotList, TextSlotList, WildcardSlotList
+from hassil.intents import SlotList as HassilSlotList
 from hassil.parse_expression import parse_sentence
 from hassil.sample import sample_expression
 
@@ -107,6 +109,31 @@ def list_references(expression: Expression, rules: dict[str, Sentence]) -> list[
     if isinstance(expression, Group):
         return [ref for item in expression.items for ref in list_references(item, rules)]
     return []
+
+
+def to_hassil(library: IntentLibrary) -> Intents:
+    """The library as hassil's own :class:`Intents`, for hassil's template matcher (``recognize_all``)."""
+    document = {
+        "language": "en",
+        "intents": {
+            name: {"data": [{"sentences": [t.text for t in intent.templates]}]}
+            for name, intent in library.intents.items()
+        },
+        "expansion_rules": {name: rule.text for name, rule in library.rules.items()},
+    }
+    intents = Intents.from_dict(document)
+    intents.slot_lists.update({name: _hassil_list(slot_list) for name, slot_list in library.lists.items()})
+    return intents
+
+
+def _hassil_list(slot_list: SlotList) -> HassilSlotList:
+    if slot_list.free_text:
+        return WildcardSlotList(name=slot_list.name)
+    if slot_list.number_range:
+        start, stop, step = slot_list.number_range
+        return RangeSlotList(name=slot_list.name, start=start, stop=stop, step=step)
+    pairs = [(phrase, value.out) for value in slot_list.values for phrase in value.phrases]
+    return TextSlotList.from_tuples(pairs, name=slot_list.name)
 
 
 def expand_phrases(expression: Expression) -> tuple[str, ...]:

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hassil import recognize_all
+
 from assistant.events import Command, Decision, Prediction, SlotValue
-from assistant.intents import OUT_OF_SCOPE, IntentLibrary, SlotList
+from assistant.intents import OUT_OF_SCOPE, IntentLibrary, SlotList, to_hassil
 from assistant.numbers import find_number
 
 if TYPE_CHECKING:
@@ -202,6 +204,8 @@ class SlotSpec:
     phrases: Phrases
     numeric: bool
     free_text: bool
+    samples: frozenset[str]
+    """The free-text sample values, normalised: a value among them needs no vouching for."""
     longest_sample: int
     """Words in the longest free-text sample value."""
 
@@ -221,8 +225,24 @@ class SlotSpec:
             ),
             numeric=any(lst.number_range for lst in lists),
             free_text=bool(samples),
+            samples=frozenset(normalize(phrase) for phrase in samples),
             longest_sample=max((len(phrase.split()) for phrase in samples), default=0),
         )
+
+
+class TemplateMatcher:
+    """hassil's own recognizer over the YAML: which templates say a text word for word."""
+
+    def __init__(self, library: IntentLibrary):
+        self._intents = to_hassil(library)
+        self._skip_words = [*library.prefixes, *library.suffixes]
+
+    def wildcard_values(self, intent: str, text: str, slot: str) -> list[str]:
+        """What each of ``intent``'s templates that says ``text`` puts in ``slot`` (none: no template fits)."""
+        matches = recognize_all(normalize(text), self._intents, skip_words=self._skip_words)
+        return [
+            str(m.entities[slot].value) for m in matches if m.intent.name == intent and slot in m.entities
+        ]
 
 
 class SlotFiller:
@@ -235,6 +255,7 @@ class SlotFiller:
             for name in library.intents
         }
         self._carrier_words = {name: self._carrier_vocabulary(name) for name in library.intents}
+        self._templates = TemplateMatcher(library)
 
     def _carrier_vocabulary(self, intent: str) -> frozenset[str]:
         """Words a free-text slot never starts or ends with: the intent's template words and fillers."""
@@ -266,12 +287,20 @@ class SlotFiller:
                 slots[spec.name] = value
         return {**self.library.intents[intent].defaults, **slots}
 
-    def check_free_text(self, intent: str, slots: dict[str, SlotValue]) -> Decision:
-        """Reject a free-text value much longer than any the YAML gives as an example: a whole
-        sentence ('next caller is on the line from chicago') is talk, not a contact."""
+    def check_free_text(self, intent: str, text: str, slots: dict[str, SlotValue]) -> Decision:
+        """Vouch for each free-text value the YAML doesn't list, the way Home Assistant's hassil does
+        for wildcards: the sentence must say one of the intent's templates word for word around it
+        ('route to 10 downing street'), not just lean towards the intent ('i really need a
+        vacation'). The value the template gives must not be much longer than any sample either: a
+        whole sentence ('call now and get 50 off your first order') is talk, not a contact."""
         for spec in self._specs.get(intent, []):
             said = str(slots.get(spec.name, ""))
-            if spec.free_text and len(said.split()) > spec.longest_sample + FREE_TEXT_SLACK_WORDS:
+            if not spec.free_text or not said or normalize(said) in spec.samples:
+                continue
+            heard = self._templates.wildcard_values(intent, text, spec.name)
+            if not heard:
+                return Decision(False, f"'{said}' wasn't asked for the way a {spec.name} is")
+            if min(len(value.split()) for value in heard) > spec.longest_sample + FREE_TEXT_SLACK_WORDS:
                 return Decision(False, f"'{said}' doesn't sound like a {spec.name}")
         return Decision(True)
 
@@ -393,6 +422,6 @@ class Understander:
         intent = self.library.intents.get(prediction.intent)
         slots = self.slot_filler.fill(prediction.intent, prediction.text) if decision.accept else {}
         if decision.accept:
-            decision = self.slot_filler.check_free_text(prediction.intent, slots)
+            decision = self.slot_filler.check_free_text(prediction.intent, prediction.text, slots)
         command = Command(intent=prediction.intent, slots=slots, action=intent.action if intent else None)
         return Understanding(prediction, command, decision)

@@ -115,8 +115,44 @@ def test_policy_rejects_hallucinations_out_of_scope_unsure_and_ambiguous(pred, r
     assert reason in decision.reason
 
 
-def test_free_text_much_longer_than_any_sample_is_talk_not_a_slot(filler):
-    assert filler.check_free_text("navigation", {"destination": "museum of modern art"}).accept
-    decision = filler.check_free_text("phone", {"contact": "next guest is on the line from the east side"})
-    assert not decision.accept and "contact" in decision.reason
-    assert filler.check_free_text("lights", {"light": "headlights"}).accept
+@pytest.mark.parametrize(
+    ("intent", "text", "slots"),
+    [
+        ("navigation", "Take me to the museum of modern art.", {"destination": "museum of modern art"}),
+        ("navigation", "route to 10 downing street please", {"destination": "10 downing street"}),
+        ("navigation", "I really need a vacation.", {"destination": "museum of modern art"}),
+        ("phone", "Could you dial Tom?", {"contact": "tom"}),
+        ("lights", "headlights on", {"light": "headlights"}),
+    ],
+)
+def test_free_text_in_a_template_or_from_the_samples_is_accepted(filler, intent, text, slots):
+    assert filler.check_free_text(intent, text, slots).accept
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "slots", "reason"),
+    [
+        (
+            "navigation",
+            "I really need a vacation.",
+            {"destination": "really need a vacation"},
+            "wasn't asked",
+        ),
+        ("navigation", "ride me to the market", {"destination": "ride me to the market"}, "wasn't asked"),
+        (
+            "phone",
+            "Call now and get 50% off your first order.",
+            {"contact": "50 off your first order"},
+            "doesn't sound like a contact",
+        ),
+        (
+            "phone",
+            "call the next guest who is on the line from the east side",
+            {"contact": "next guest who is on the line from the east side"},
+            "doesn't sound like a contact",
+        ),
+    ],
+)
+def test_free_text_outside_any_template_or_far_too_long_is_talk(filler, intent, text, slots, reason):
+    decision = filler.check_free_text(intent, text, slots)
+    assert not decision.accept and reason in decision.reason
