@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from assistant.intents import OUT_OF_SCOPE, load_intents
+from training.chatter import everyday_chatter
 from training.dataset import SPLITS, TemplateSampler, build_dataset, read_split, write_dataset
 from training.dataset import _dedup_key as dedup_key
 
@@ -86,6 +87,28 @@ def test_sentences_come_typed_and_as_whisper_transcripts(splits):
 def test_out_of_scope_has_no_slots_and_intents_do(splits):
     assert all(not e.slots for e in splits["train"] if e.intent == OUT_OF_SCOPE)
     assert sum(bool(e.slots) for e in splits["train"] if e.intent == "navigation") > 100
+
+
+def test_everyday_chatter_joins_out_of_scope_across_the_splits(library):
+    plain = build_dataset(library, per_intent=20, seed=1)
+    chatty = build_dataset(library, per_intent=20, seed=1, chatter=100)
+    added = {
+        split: [e for e in chatty[split] if e.intent == OUT_OF_SCOPE and e not in plain[split]]
+        for split in SPLITS
+    }
+    assert 95 <= sum(map(len, added.values())) <= 100  # less any line the templates already drew
+    assert all(added.values()), "every split gets some"
+    assert all(not e.slots for examples in added.values() for e in examples)
+    in_scope = Counter(e.intent for e in chatty["train"] if e.intent != OUT_OF_SCOPE)
+    assert in_scope == Counter(e.intent for e in plain["train"] if e.intent != OUT_OF_SCOPE)
+
+
+def test_chatter_never_includes_a_line_the_templates_say(library, monkeypatch, tmp_path):
+    (tmp_path / "talk.yml").write_text(
+        "conversations:\n- - turn on the high beams\n  - what a lovely day it is\n  - call mom\n"
+    )
+    monkeypatch.setattr("training.chatter.corpus_folder", lambda: tmp_path)
+    assert everyday_chatter(library, 10, random.Random(0)) == ["what a lovely day it is"]
 
 
 def test_per_intent_is_configurable(library):

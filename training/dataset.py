@@ -35,6 +35,7 @@ from hassil.expression import (
 
 from assistant.intents import OUT_OF_SCOPE, IntentLibrary, SlotList, Template
 from assistant.numbers import number_to_words
+from training.chatter import everyday_chatter
 
 SPLITS = {"train": 0.70, "validation": 0.15, "test": 0.15}
 FORMS = {"typed": 0.45, "transcript": 0.40, "misheard": 0.15}
@@ -187,8 +188,11 @@ def split_of(wording: str, seed: int) -> str:
     return "test"
 
 
-def build_dataset(library: IntentLibrary, per_intent: int = 200, seed: int = 13) -> dict[str, list[Example]]:
-    """Draw ``per_intent`` distinct sentences for every label, spread over the splits by wording."""
+def build_dataset(
+    library: IntentLibrary, per_intent: int = 200, seed: int = 13, chatter: int = 0
+) -> dict[str, list[Example]]:
+    """Draw ``per_intent`` distinct sentences for every label, spread over the splits by wording,
+    plus ``chatter`` lines of everyday English as more out-of-scope examples (:mod:`training.chatter`)."""
     rng = random.Random(seed)
     sampler, styler = TemplateSampler(library, rng), Styler(library, rng)
     templates = {name: intent.templates for name, intent in library.intents.items()}
@@ -212,6 +216,13 @@ def build_dataset(library: IntentLibrary, per_intent: int = 200, seed: int = 13)
             splits[split].append(
                 Example(text, label, draw.slots if label != OUT_OF_SCOPE else {}, draw.wording, form)
             )
+    for line in everyday_chatter(library, chatter, rng):
+        key = _dedup_key(line)
+        if key not in seen:
+            seen.add(key)
+            form = rng.choice(["typed", "transcript"])
+            text = key if form == "typed" else line
+            splits[split_of(key, seed)].append(Example(text, OUT_OF_SCOPE, {}, key, form))
     return splits
 
 
