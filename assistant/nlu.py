@@ -244,6 +244,13 @@ class TemplateMatcher:
             str(m.entities[slot].value) for m in matches if m.intent.name == intent and slot in m.entities
         ]
 
+    def says(self, text: str) -> bool:
+        """Whether any intent's template says ``text`` word for word."""
+        return (
+            next(iter(recognize_all(normalize(text), self._intents, skip_words=self._skip_words)), None)
+            is not None
+        )
+
 
 class SlotFiller:
     """Fills an intent's slots from the phrases and numbers its YAML lists define."""
