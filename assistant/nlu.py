@@ -56,9 +56,9 @@ HALLUCINATIONS = frozenset(
 """What Whisper says on silence or noise: never a command."""
 FREE_TEXT_SLACK_WORDS = 2
 """How many words a free-text slot may run past the longest sample value in the YAML."""
-EDGE_WORDS = frozenset(
-    {"the", "a", "an", "my", "our", "some", "and", "so", "oh", "uh", "um", "okay", "ok", "please"}
-)
+SPOKEN_FILLERS = ("okay", "ok", "oh", "uh", "um", "hey")
+"""Sounds Whisper writes around a command that no template says: skipped when matching templates."""
+EDGE_WORDS = frozenset({"the", "a", "an", "my", "our", "some", "and", "so", "please", *SPOKEN_FILLERS})
 """Determiners and fillers a free-text slot never starts or ends with ('and the call' has no contact)."""
 
 
@@ -235,7 +235,7 @@ class TemplateMatcher:
 
     def __init__(self, library: IntentLibrary):
         self._intents = to_hassil(library)
-        self._skip_words = [*library.prefixes, *library.suffixes]
+        self._skip_words = [*library.prefixes, *library.suffixes, *SPOKEN_FILLERS]
 
     def wildcard_values(self, intent: str, text: str, slot: str) -> list[str]:
         """What each of ``intent``'s templates that says ``text`` puts in ``slot`` (none: no template fits)."""
@@ -244,12 +244,10 @@ class TemplateMatcher:
             str(m.entities[slot].value) for m in matches if m.intent.name == intent and slot in m.entities
         ]
 
-    def says(self, text: str) -> bool:
-        """Whether any intent's template says ``text`` word for word."""
-        return (
-            next(iter(recognize_all(normalize(text), self._intents, skip_words=self._skip_words)), None)
-            is not None
-        )
+    def says(self, text: str, intent: str | None = None) -> bool:
+        """Whether a template (of ``intent``, or of any intent) says ``text`` word for word."""
+        matches = recognize_all(normalize(text), self._intents, skip_words=self._skip_words)
+        return any(intent in (None, m.intent.name) for m in matches)
 
 
 class SlotFiller:
@@ -276,12 +274,17 @@ class SlotFiller:
         return frozenset(words)
 
     def fill(self, intent: str, text: str) -> dict[str, SlotValue]:
+        """The slots heard in ``text``, on top of the intent's defaults."""
         if intent not in self.library.intents:
             return {}
+        return {**self.library.intents[intent].defaults, **self.heard(intent, text)}
+
+    def heard(self, intent: str, text: str) -> dict[str, SlotValue]:
+        """The slots ``text`` itself says, no defaults."""
         tokens = normalize(text).split()
         used: set[int] = set()
         slots: dict[str, SlotValue] = {}
-        specs = self._specs[intent]
+        specs = self._specs.get(intent, [])
         for spec in (s for s in specs if not s.free_text):
             value = self._enumerated(tokens, spec, used)
             if value is None and spec.numeric:
@@ -292,22 +295,27 @@ class SlotFiller:
             value = self._free_text(tokens, spec, used, self._carrier_words[intent])
             if value:
                 slots[spec.name] = value
-        return {**self.library.intents[intent].defaults, **slots}
+        return slots
 
-    def check_free_text(self, intent: str, text: str, slots: dict[str, SlotValue]) -> Decision:
-        """Vouch for each free-text value the YAML doesn't list, the way Home Assistant's hassil does
-        for wildcards: the sentence must say one of the intent's templates word for word around it
-        ('route to 10 downing street'), not just lean towards the intent ('i really need a
-        vacation'). The value the template gives must not be much longer than any sample either: a
-        whole sentence ('call now and get 50 off your first order') is talk, not a contact."""
+    def vouch(self, intent: str, text: str, heard: dict[str, SlotValue]) -> Decision:
+        """Evidence beyond the classifier's leaning, the way Home Assistant's hassil asks for it.
+
+        A command with no slot heard must be one of the intent's templates said word for word ('hang
+        up' is; 'sing it with me, you know the words' is not, though it leans to media). A free-text
+        value the YAML doesn't list must come inside a template ('route to 10 downing street', not
+        'i really need a vacation'), and not be much longer than any sample: a whole sentence ('call
+        now and get 50 off your first order') is talk, not a contact.
+        """
+        if not heard and not self._templates.says(text, intent):
+            return Decision(False, "heard nothing that says what to do")
         for spec in self._specs.get(intent, []):
-            said = str(slots.get(spec.name, ""))
+            said = str(heard.get(spec.name, ""))
             if not spec.free_text or not said or normalize(said) in spec.samples:
                 continue
-            heard = self._templates.wildcard_values(intent, text, spec.name)
-            if not heard:
+            values = self._templates.wildcard_values(intent, text, spec.name)
+            if not values:
                 return Decision(False, f"'{said}' wasn't asked for the way a {spec.name} is")
-            if min(len(value.split()) for value in heard) > spec.longest_sample + FREE_TEXT_SLACK_WORDS:
+            if min(len(value.split()) for value in values) > spec.longest_sample + FREE_TEXT_SLACK_WORDS:
                 return Decision(False, f"'{said}' doesn't sound like a {spec.name}")
         return Decision(True)
 
@@ -427,8 +435,9 @@ class Understander:
     def _understand(self, prediction: Prediction) -> Understanding:
         decision = decide(prediction, self.options)
         intent = self.library.intents.get(prediction.intent)
-        slots = self.slot_filler.fill(prediction.intent, prediction.text) if decision.accept else {}
+        heard = self.slot_filler.heard(prediction.intent, prediction.text) if decision.accept else {}
         if decision.accept:
-            decision = self.slot_filler.check_free_text(prediction.intent, prediction.text, slots)
+            decision = self.slot_filler.vouch(prediction.intent, prediction.text, heard)
+        slots = {**intent.defaults, **heard} if intent and decision.accept else heard
         command = Command(intent=prediction.intent, slots=slots, action=intent.action if intent else None)
         return Understanding(prediction, command, decision)

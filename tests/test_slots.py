@@ -123,10 +123,12 @@ def test_policy_rejects_hallucinations_out_of_scope_unsure_and_ambiguous(pred, r
         ("navigation", "I really need a vacation.", {"destination": "museum of modern art"}),
         ("phone", "Could you dial Tom?", {"contact": "tom"}),
         ("lights", "headlights on", {"light": "headlights"}),
+        ("navigation", "stop navigating", {}),
+        ("navigation", "Okay, stop navigating please.", {}),
     ],
 )
 def test_free_text_in_a_template_or_from_the_samples_is_accepted(filler, intent, text, slots):
-    assert filler.check_free_text(intent, text, slots).accept
+    assert filler.vouch(intent, text, slots).accept
 
 
 @pytest.mark.parametrize(
@@ -154,5 +156,5 @@ def test_free_text_in_a_template_or_from_the_samples_is_accepted(filler, intent,
     ],
 )
 def test_free_text_outside_any_template_or_far_too_long_is_talk(filler, intent, text, slots, reason):
-    decision = filler.check_free_text(intent, text, slots)
+    decision = filler.vouch(intent, text, slots)
     assert not decision.accept and reason in decision.reason
