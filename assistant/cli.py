@@ -21,9 +21,19 @@ def _error_types() -> tuple[type[BaseException], ...]:
     """Errors whose message is the whole story: printed as one line, no traceback."""
     from assistant.asr import AsrError
     from assistant.audio import AudioError
+    from training.chatter import ChatterError
     from training.evaluate import JsonlError
 
-    return (IntentsError, NluError, JsonlError, AudioError, AsrError, FileNotFoundError, PermissionError)
+    return (
+        IntentsError,
+        NluError,
+        JsonlError,
+        ChatterError,
+        AudioError,
+        AsrError,
+        FileNotFoundError,
+        PermissionError,
+    )
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +78,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         if value is not None
     }
     train_variants(
-        args.intents, variants, args.out, args.data, per_intent=args.per_intent, seed=args.seed, **overrides
+        args.intents,
+        variants,
+        args.out,
+        args.data,
+        per_intent=args.per_intent,
+        seed=args.seed,
+        chatter=args.chatter,
+        **overrides,
     )
     return 0
 
@@ -227,6 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--per-intent", type=int, default=200, help="sentences per intent (default: %(default)s)"
     )
     train.add_argument("--seed", type=int, default=13)
+    train.add_argument(
+        "--chatter",
+        type=int,
+        default=400,
+        help="lines of everyday English (chatterbot-corpus) added as out-of-scope (default: %(default)s)",
+    )
     train.add_argument("--base-model", help="local HF folder or hub id (default: bundled all-MiniLM-L6-v2)")
     train.add_argument("--learning-rate", type=float)
     train.add_argument("--epochs", type=float)

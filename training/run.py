@@ -22,11 +22,12 @@ def train_variants(
     data_dir: Path,
     per_intent: int = 200,
     seed: int = 13,
+    chatter: int = 0,
     **overrides,
 ) -> dict[str, dict]:
     """Train each variant on the same dataset; returns its metrics by variant."""
     library = load_intents(intents_path)
-    splits = build_dataset(library, per_intent=per_intent, seed=seed)
+    splits = build_dataset(library, per_intent=per_intent, seed=seed, chatter=chatter)
     write_dataset(splits, library, data_dir)
     print(f"dataset: {', '.join(f'{len(v)} {k}' for k, v in splits.items())} sentences in {data_dir}")
     all_metrics = {}
