@@ -273,12 +273,6 @@ class SlotFiller:
             words.update(normalize(phrase).split())
         return frozenset(words)
 
-    def fill(self, intent: str, text: str) -> dict[str, SlotValue]:
-        """The slots heard in ``text``, on top of the intent's defaults."""
-        if intent not in self.library.intents:
-            return {}
-        return {**self.library.intents[intent].defaults, **self.heard(intent, text)}
-
     def heard(self, intent: str, text: str) -> dict[str, SlotValue]:
         """The slots ``text`` itself says, no defaults."""
         tokens = normalize(text).split()
@@ -296,6 +290,11 @@ class SlotFiller:
             if value:
                 slots[spec.name] = value
         return slots
+
+    def with_defaults(self, intent: str, heard: dict[str, SlotValue]) -> dict[str, SlotValue]:
+        """The slots heard, on top of the intent's defaults (none for an intent the YAML lacks)."""
+        known = self.library.intents.get(intent)
+        return {**known.defaults, **heard} if known else {}
 
     def vouch(self, intent: str, text: str, heard: dict[str, SlotValue]) -> Decision:
         """Evidence beyond the classifier's leaning, the way Home Assistant's hassil asks for it.
@@ -438,6 +437,6 @@ class Understander:
         heard = self.slot_filler.heard(prediction.intent, prediction.text) if decision.accept else {}
         if decision.accept:
             decision = self.slot_filler.vouch(prediction.intent, prediction.text, heard)
-        slots = {**intent.defaults, **heard} if intent and decision.accept else heard
+        slots = self.slot_filler.with_defaults(prediction.intent, heard) if decision.accept else heard
         command = Command(intent=prediction.intent, slots=slots, action=intent.action if intent else None)
         return Understanding(prediction, command, decision)
