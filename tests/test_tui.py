@@ -253,6 +253,23 @@ def test_speed_call_help_and_reset_keys() -> None:
     run(scenario)
 
 
+def test_slash_on_the_empty_box_is_the_type_key_not_text() -> None:
+    async def scenario() -> None:
+        app = CarDashboard(
+            AssistantConfig(),
+            assistant_factory=lambda config: ScriptedAssistant(),
+            audio_factory=no_microphone,
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            box = app.query_one("#command")
+            await pilot.press("slash", "o", "n", "slash")  # the box has focus from the start
+            assert box.value == "on/"
+            await pilot.press("escape", "slash")
+            assert box.has_focus
+
+    run(scenario)
+
+
 def test_the_dashboard_module_imports_no_model_library() -> None:
     """The first frame must not wait for torch, transformers or Whisper: workers import them."""
     code = "import sys, assistant.tui.app; print(sorted({'torch', 'transformers', 'faster_whisper'} & set(sys.modules)))"

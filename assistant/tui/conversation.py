@@ -20,7 +20,7 @@ METER_WIDTH = 12
 MODES = {"hands_free": "HANDS-FREE", "push_to_talk": "PUSH-TO-TALK"}
 STAGES = (("endpoint", "endpoint"), ("asr", "ASR"), ("nlu", "NLU"), ("action", "action"), ("total", "total"))
 RANKED = 3
-SHORTCUT_CHARACTERS = frozenset(" ?+-")
+SHORTCUT_CHARACTERS = frozenset(" ?+-/")
 
 
 def _label(text: str) -> Content:
@@ -145,7 +145,7 @@ class Exchange(Widget):
 
 
 class CommandInput(Input):
-    """The text box. While it is empty, space, ?, + and - are the app's keys (talk, help, speed)."""
+    """The text box. While it is empty, space, ?, +, - and / are the app's keys (talk, help, speed, type)."""
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
         return character not in SHORTCUT_CHARACTERS and super().check_consume_key(key, character)
