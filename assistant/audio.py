@@ -471,6 +471,13 @@ class MicrophoneSource(AudioSource):
         """Blocks PortAudio flagged (input overflow or underflow)."""
         return self._flagged
 
+    def report(self) -> str:
+        """One line on how capture went, for the end of a session."""
+        return (
+            f"{self.name}: {self._received} blocks, {self._dropped} dropped because the "
+            f"assistant fell behind, {self._flagged} flagged by PortAudio (overflow or underflow)"
+        )
+
     @property
     def level_dbfs(self) -> float:
         """RMS level of the latest block, for a level meter (-120 before any audio)."""

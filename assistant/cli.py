@@ -198,6 +198,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
         return 1
     finally:
         source.close()
+        if isinstance(source, MicrophoneSource):
+            print(source.report(), file=sys.stderr)
     return 0
 
 

@@ -193,6 +193,7 @@ def test_a_stalled_consumer_drops_blocks_and_then_recovers(spoken_wav):
     assert not consumer.is_alive()
     assert len(found) == 1
     assert mic.blocks_received > 200
+    assert f"{mic.blocks_received} blocks, 192 dropped because the assistant fell behind" in mic.report()
 
 
 # -- files and devices: errors a person sees -----------------------------------------------------
