@@ -123,7 +123,7 @@ class Transcriber:
             vad_filter=False,
             initial_prompt=self.initial_prompt,
             hotwords=self.hotwords,
-            max_new_tokens=min(MAX_NEW_TOKENS, 12 + round(TOKENS_PER_SECOND * len(audio) / SAMPLE_RATE)),
+            max_new_tokens=token_cap(len(audio) / SAMPLE_RATE),
         )
         segments = list(segments)
         asr_ms = (time.perf_counter() - started) * 1000
@@ -140,6 +140,11 @@ class Transcriber:
         if self.audio_context_s is None:
             return WINDOW_FRAMES
         return min(WINDOW_FRAMES, round(max(self.audio_context_s, seconds + 2.0) * FRAMES_PER_S))
+
+
+def token_cap(seconds: float) -> int:
+    """How many tokens Whisper may write for an utterance this long (see :data:`TOKENS_PER_SECOND`)."""
+    return min(MAX_NEW_TOKENS, 12 + round(TOKENS_PER_SECOND * seconds))
 
 
 def collapse_repeats(text: str) -> str:

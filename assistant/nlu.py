@@ -18,11 +18,12 @@ import logging
 import re
 import time
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hassil import recognize_all
+from hassil import RecognizeResult, recognize_all
 
 from assistant.events import Command, Decision, Prediction, SlotValue
 from assistant.intents import OUT_OF_SCOPE, IntentLibrary, SlotList, to_hassil
@@ -239,15 +240,18 @@ class TemplateMatcher:
 
     def wildcard_values(self, intent: str, text: str, slot: str) -> list[str]:
         """What each of ``intent``'s templates that says ``text`` puts in ``slot`` (none: no template fits)."""
-        matches = recognize_all(normalize(text), self._intents, skip_words=self._skip_words)
         return [
-            str(m.entities[slot].value) for m in matches if m.intent.name == intent and slot in m.entities
+            str(m.entities[slot].value)
+            for m in self._matches(text)
+            if m.intent.name == intent and slot in m.entities
         ]
 
     def says(self, text: str, intent: str | None = None) -> bool:
         """Whether a template (of ``intent``, or of any intent) says ``text`` word for word."""
-        matches = recognize_all(normalize(text), self._intents, skip_words=self._skip_words)
-        return any(intent in (None, m.intent.name) for m in matches)
+        return any(intent in (None, m.intent.name) for m in self._matches(text))
+
+    def _matches(self, text: str) -> Iterable[RecognizeResult]:
+        return recognize_all(normalize(text), self._intents, skip_words=self._skip_words)
 
 
 class SlotFiller:

@@ -33,7 +33,7 @@ from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
 from speech import VOICES, load_average, mix_at_snr, model_label, speech_audio
 
-from assistant.asr import MAX_NEW_TOKENS, TOKENS_PER_SECOND, Transcriber, collapse_repeats
+from assistant.asr import Transcriber, collapse_repeats, token_cap
 from assistant.events import SAMPLE_RATE
 from assistant.pipeline import Assistant, AssistantConfig, vocabulary_prompt
 from training.evaluate import Labelled, command_correct, read_jsonl
@@ -55,9 +55,8 @@ def decode(transcriber: Transcriber, audio: np.ndarray, beam: int) -> list[str]:
     seconds = len(audio) / SAMPLE_RATE
     model.encoder_frames = transcriber._encoder_frames(seconds)
     encoded = model.encode(pad_or_trim(model.feature_extractor(audio)))
-    new_tokens = min(MAX_NEW_TOKENS, 12 + round(TOKENS_PER_SECOND * seconds))
     result = model.model.generate(
-        encoded, [prompt], beam_size=beam, num_hypotheses=beam, max_length=len(prompt) + new_tokens
+        encoded, [prompt], beam_size=beam, num_hypotheses=beam, max_length=len(prompt) + token_cap(seconds)
     )[0]
     return [collapse_repeats(tokenizer.decode(ids).strip()) for ids in result.sequences_ids]
 
