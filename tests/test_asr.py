@@ -8,6 +8,7 @@ import pytest
 from assistant.asr import AsrError, Transcriber
 from assistant.audio import WavFileSource, load_wav
 from assistant.events import SAMPLE_RATE
+from assistant.nlu import normalize
 
 pytestmark = pytest.mark.slow
 
@@ -42,15 +43,16 @@ def test_silence_gives_no_words(transcriber):
 
 
 def test_the_full_30_s_window_reads_the_same_words(spoken_wav, transcriber):
+    """Same words, whatever the punctuation: int8 Whisper's full stop differs between CPUs."""
     audio = load_wav(spoken_wav("turn on the high beams"))
     full = Transcriber(audio_context_s=None).transcribe(audio)
-    assert full.text.lower() == transcriber.transcribe(audio).text.lower()
+    assert normalize(full.text) == normalize(transcriber.transcribe(audio).text) == "turn on the high beams"
 
 
 def test_a_prompt_steers_the_words_without_repeating_them(spoken_wav):
     prompted = Transcriber(initial_prompt=VOCABULARY)
     temperature = prompted.transcribe(load_wav(spoken_wav("set the temperature to 21 degrees")))
-    assert temperature.text.lower().startswith("set the temperature")  # plain: "10th temperature"
+    assert normalize(temperature.text).startswith("set the temperature")  # plain: "10th temperature"
     [beams] = WavFileSource([spoken_wav("turn on the high beams")]).utterances()
     # with a 10 s encoder window this comes back as "Turn on the high beams." a dozen times
     assert prompted.transcribe(beams).text.lower().count("high beams") == 1
