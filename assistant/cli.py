@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
+import typing
 from pathlib import Path
 
 # Whisper (CTranslate2) and torch each keep an OpenMP pool; spinning pools on 2 cores starve each other.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from assistant.classifier import VARIANTS, ModelError
 from assistant.intents import DEFAULT_INTENTS, IntentsError, load_intents
-from assistant.nlu import DEFAULT_MODEL_DIR, NluError, NluOptions
+from assistant.nlu import DEFAULT_MODEL_DIR, NluOptions
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -22,13 +25,15 @@ def _error_types() -> tuple[type[BaseException], ...]:
     from assistant.asr import AsrError
     from assistant.audio import AudioError
     from training.chatter import ChatterError
+    from training.dataset import ConfigError
     from training.evaluate import JsonlError
 
     return (
         IntentsError,
-        NluError,
+        ModelError,
         JsonlError,
         ChatterError,
+        ConfigError,
         AudioError,
         AsrError,
         FileNotFoundError,
@@ -52,42 +57,60 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def load_understander(args: argparse.Namespace):
-    from assistant.nlu import IntentClassifier, Understander
+    from assistant.nlu import Understander, load_classifier
 
     library = load_intents(args.intents)
-    classifier = IntentClassifier(args.model, library)
+    classifier = load_classifier(args.model, library)
     return Understander(classifier, library, NluOptions(args.threshold, args.margin))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from training.run import VARIANTS, train_variants
+    from training.dataset import DatasetConfig
+    from training.finetune import TrainConfig
+    from training.run import train_variants
 
     variants = list(VARIANTS) if args.variant == "all" else [args.variant]
-    overrides = {
-        key: value
-        for key, value in {
-            "base_model": args.base_model,
-            "learning_rate": args.learning_rate,
-            "epochs": args.epochs,
-            "batch_size": args.batch_size,
-            "lora_r": args.lora_r,
-            "lora_alpha": args.lora_alpha,
-            "lora_dropout": args.lora_dropout,
-            "lora_target_modules": args.lora_target_modules,
-        }.items()
-        if value is not None
-    }
     train_variants(
         args.intents,
         variants,
         args.out,
         args.data,
-        per_intent=args.per_intent,
-        seed=args.seed,
-        chatter=args.chatter,
-        **overrides,
+        DatasetConfig(**_given(args, DatasetConfig)),
+        **_given(args, TrainConfig, seed=args.seed),
     )
     return 0
+
+
+CONFIG_OPTIONS_SKIPPED = ("variant", "seed")
+"""Fields given otherwise: ``--variant`` takes ``all`` too, and one ``--seed`` serves both configs."""
+
+
+def _add_config_options(parser: argparse.ArgumentParser, config_class: type) -> None:
+    """One ``--flag`` per field of a config dataclass, typed from its annotation, so the flags and
+    the config never disagree."""
+    hints = typing.get_type_hints(config_class)
+    for field in dataclasses.fields(config_class):
+        if field.name in CONFIG_OPTIONS_SKIPPED:
+            continue
+        kind = next((t for t in typing.get_args(hints[field.name]) if t is not type(None)), hints[field.name])
+        many = typing.get_origin(kind) is list
+        default = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+        parser.add_argument(
+            f"--{field.name.replace('_', '-')}",
+            type=typing.get_args(kind)[0] if many else kind,
+            nargs="+" if many else None,
+            help=field.metadata.get("help", f"default: {default}"),
+        )
+
+
+def _given(args: argparse.Namespace, config_class: type, **always) -> dict:
+    """The config fields given on the command line (others keep their defaults)."""
+    given = {
+        f.name: getattr(args, f.name, None)
+        for f in dataclasses.fields(config_class)
+        if f.name not in CONFIG_OPTIONS_SKIPPED
+    }
+    return {key: value for key, value in given.items() if value is not None} | always
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
@@ -228,13 +251,16 @@ def _percent(value: float | None) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from training.dataset import DatasetConfig
+    from training.finetune import TrainConfig
+
     parser = argparse.ArgumentParser(prog="car-assistant", description=__doc__)
     commands = parser.add_subparsers(dest="command")
 
     train = commands.add_parser(
         "train", help="build the dataset from the YAML and fine-tune bert and/or qlora"
     )
-    train.add_argument("--variant", choices=["bert", "qlora", "all"], default="all")
+    train.add_argument("--variant", choices=[*VARIANTS, "all"], default="all")
     train.add_argument("--intents", type=Path, default=DEFAULT_INTENTS)
     train.add_argument(
         "--out", type=Path, default=REPO / "models", help="models folder (default: %(default)s)"
@@ -242,24 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--data", type=Path, default=REPO / "data" / "dataset", help="where the dataset is written"
     )
-    train.add_argument(
-        "--per-intent", type=int, default=200, help="sentences per intent (default: %(default)s)"
-    )
-    train.add_argument("--seed", type=int, default=13)
-    train.add_argument(
-        "--chatter",
-        type=int,
-        default=400,
-        help="lines of everyday English (chatterbot-corpus) added as out-of-scope (default: %(default)s)",
-    )
-    train.add_argument("--base-model", help="local HF folder or hub id (default: bundled all-MiniLM-L6-v2)")
-    train.add_argument("--learning-rate", type=float)
-    train.add_argument("--epochs", type=float)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--lora-r", type=int)
-    train.add_argument("--lora-alpha", type=int)
-    train.add_argument("--lora-dropout", type=float)
-    train.add_argument("--lora-target-modules", nargs="+")
+    train.add_argument("--seed", type=int, default=13, help="for the dataset and the training (default: %(default)s)")
+    _add_config_options(train, DatasetConfig)
+    _add_config_options(train, TrainConfig)
     train.set_defaults(handler=cmd_train)
 
     classify = commands.add_parser("classify", help="print intent, confidence and slots for text")

@@ -46,13 +46,28 @@ class Transcript:
 
 
 @dataclass(frozen=True)
+class TaggedSpan:
+    """Words the model tagged as one slot, where they start, and how sure it was (its least sure word)."""
+
+    slot: str
+    words: tuple[str, ...]
+    start: int
+    confidence: float
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+
+@dataclass(frozen=True)
 class Prediction:
-    """Classifier scores for one text: the top intent and the ranked alternatives."""
+    """The joint model's reading of one text: the ranked intents and the slot spans it tagged."""
 
     text: str
     intent: str
     confidence: float
     ranking: tuple[tuple[str, float], ...]
+    spans: tuple[TaggedSpan, ...] = ()
     nlu_ms: float = 0.0
 
     @property

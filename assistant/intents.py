@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,21 @@ from hassil.sample import sample_expression
 
 OUT_OF_SCOPE = "out_of_scope"
 DEFAULT_INTENTS = Path(__file__).resolve().parent.parent / "intents" / "driver.yaml"
+
+
+def normalize(text: str) -> str:
+    """Lower case, digits kept, punctuation gone: 'Set it to 21°C.' → 'set it to 21 degrees c'.
+
+    The one way text is compared with the templates, tagged by the model and matched to lists."""
+    text = text.lower().replace("°", " degrees ").replace("/", " ")
+    text = re.sub(r"[^\w'. ]+", " ", text)
+    text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # a dot stays only inside a number: 0.5
+    return " ".join(text.split())
+
+
+def words(text: str) -> list[str]:
+    """The words of a text as the model sees them (one slot tag each)."""
+    return normalize(text).split()
 
 
 class IntentsError(ValueError):
@@ -88,6 +104,11 @@ class IntentLibrary:
     def labels(self) -> list[str]:
         """Class labels for the classifier: every intent, then out-of-scope."""
         return [*self.intents, OUT_OF_SCOPE]
+
+    @property
+    def slot_names(self) -> list[str]:
+        """Every slot any intent fills, sorted: the model tags these."""
+        return sorted({slot for name in self.intents for slot in self.slot_lists(name)})
 
     def slot_lists(self, intent: str) -> dict[str, list[SlotList]]:
         """Slot name → the lists its templates fill it from, for one intent."""

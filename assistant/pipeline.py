@@ -16,7 +16,7 @@ from pathlib import Path
 
 from assistant.events import Event, Transcript, Utterance
 from assistant.intents import DEFAULT_INTENTS, IntentLibrary, load_intents
-from assistant.nlu import DEFAULT_MODEL_DIR, IntentClassifier, NluOptions, Understander, Understanding
+from assistant.nlu import DEFAULT_MODEL_DIR, NluOptions, Understander, Understanding, load_classifier
 from assistant.vehicle import Outcome, Vehicle
 
 MODELS_DIR = DEFAULT_MODEL_DIR.parent
@@ -60,14 +60,14 @@ class Assistant:
     @classmethod
     def from_config(cls, config: AssistantConfig, with_speech: bool = True) -> Assistant:
         library = load_intents(config.intents)
-        assistant = cls(library, Understander(IntentClassifier(config.model, library), library, config.nlu))
+        assistant = cls(library, Understander(load_classifier(config.model, library), library, config.nlu))
         if with_speech:
             assistant.transcriber = load_transcriber(config, library)
         return assistant
 
     def use_model(self, model_dir: Path) -> None:
         """Switch classifier (say QLoRA ↔ BERT) without touching the car or the transcriber."""
-        classifier = IntentClassifier(model_dir, self.library)
+        classifier = load_classifier(model_dir, self.library)
         self.understander = Understander(classifier, self.library, self.understander.options)
 
     def handle_text(self, text: str, source: str = "typed") -> Event:

@@ -13,8 +13,7 @@ import random
 import sys
 from pathlib import Path
 
-from assistant.intents import load_intents
-from assistant.nlu import normalize
+from assistant.intents import load_intents, normalize
 from training.dataset import TemplateSampler
 from training.evaluate import read_jsonl
 

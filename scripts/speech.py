@@ -47,9 +47,9 @@ from scipy.signal import butter, sosfilt
 
 from assistant.audio import MicrophoneSource, load_wav
 from assistant.events import SAMPLE_RATE, Event
-from assistant.nlu import normalize
-from assistant.numbers import number_to_words
+from assistant.intents import normalize
 from assistant.pipeline import Assistant
+from training.dataset import spoken_number
 
 CACHE_DIR = Path("/tmp/car-assistant-speech")
 PIPER_VOICE = "en_US-joe-medium"
@@ -325,7 +325,7 @@ def play_and_collect(listener: LiveListener, path: Path, wait_s: float = 8.0, qu
 
 def words(text: str) -> list[str]:
     """Normalised words, numbers spelled out: '20 degrees.' and 'twenty degrees' compare equal."""
-    spelled = re.sub(r"\b\d{1,3}\b", lambda m: number_to_words(int(m.group())), normalize(text))
+    spelled = re.sub(r"\b\d{1,3}\b", lambda m: spoken_number(int(m.group())), normalize(text))
     return spelled.split()
 
 

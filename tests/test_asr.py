@@ -8,7 +8,7 @@ import pytest
 from assistant.asr import AsrError, Transcriber
 from assistant.audio import WavFileSource, load_wav
 from assistant.events import SAMPLE_RATE
-from assistant.nlu import normalize
+from assistant.intents import normalize
 
 pytestmark = pytest.mark.slow
 

@@ -8,9 +8,11 @@ from collections import Counter
 
 import pytest
 
-from assistant.intents import OUT_OF_SCOPE, load_intents
+from assistant.events import TaggedSpan
+from assistant.intents import OUT_OF_SCOPE, load_intents, words
+from assistant.slots import SlotResolver
 from training.chatter import everyday_chatter
-from training.dataset import SPLITS, TemplateSampler, build_dataset, read_split, write_dataset
+from training.dataset import SPLITS, DatasetConfig, TemplateSampler, build_dataset, read_split, write_dataset
 from training.dataset import _dedup_key as dedup_key
 
 
@@ -21,7 +23,7 @@ def library():
 
 @pytest.fixture(scope="module")
 def splits(library):
-    return build_dataset(library, per_intent=200, seed=7)
+    return build_dataset(library, DatasetConfig(per_intent=200, seed=7, chatter=0))
 
 
 def test_sampler_records_slot_values_it_wrote(library):
@@ -68,8 +70,8 @@ def test_no_wording_is_shared_between_splits(splits):
 
 
 def test_same_seed_same_dataset_other_seed_other_dataset(library, splits):
-    assert build_dataset(library, per_intent=200, seed=7) == splits
-    assert build_dataset(library, per_intent=200, seed=8)["train"] != splits["train"]
+    assert build_dataset(library, DatasetConfig(per_intent=200, seed=7, chatter=0)) == splits
+    assert build_dataset(library, DatasetConfig(per_intent=200, seed=8, chatter=0))["train"] != splits["train"]
 
 
 def test_sentences_come_typed_and_as_whisper_transcripts(splits):
@@ -90,8 +92,8 @@ def test_out_of_scope_has_no_slots_and_intents_do(splits):
 
 
 def test_everyday_chatter_joins_out_of_scope_across_the_splits(library):
-    plain = build_dataset(library, per_intent=20, seed=1)
-    chatty = build_dataset(library, per_intent=20, seed=1, chatter=100)
+    plain = build_dataset(library, DatasetConfig(per_intent=20, seed=1, chatter=0))
+    chatty = build_dataset(library, DatasetConfig(per_intent=20, seed=1, chatter=100))
     added = {
         split: [e for e in chatty[split] if e.intent == OUT_OF_SCOPE and e not in plain[split]]
         for split in SPLITS
@@ -112,7 +114,7 @@ def test_chatter_never_includes_a_line_the_templates_say(library, monkeypatch, t
 
 
 def test_per_intent_is_configurable(library):
-    small = build_dataset(library, per_intent=20, seed=1)
+    small = build_dataset(library, DatasetConfig(per_intent=20, seed=1, chatter=0))
     assert Counter(e.intent for e in small["train"])["lights"] == 14
 
 
@@ -128,3 +130,61 @@ def test_written_files_open_as_jsonl_with_label_map(tmp_path, library, splits):
     labels = json.loads((out / "labels.json").read_text())
     assert labels["labels"] == library.labels and labels["fingerprint"] == library.fingerprint
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def tagged_spans(example) -> dict[str, str]:
+    """The words each slot's tags cover, by slot."""
+    spans: dict[str, list[str]] = {}
+    for word, tag in zip(words(example.text), example.tags, strict=True):
+        if tag != "O":
+            spans.setdefault(tag[2:], []).append(word)
+    return {slot: " ".join(said) for slot, said in spans.items()}
+
+
+def test_every_word_has_one_tag_in_every_form(splits):
+    examples = [e for split in splits.values() for e in split]
+    assert all(len(words(e.text)) == len(e.tags) for e in examples)
+    assert all(set(e.tags) == {"O"} for e in examples if e.intent == OUT_OF_SCOPE)
+    assert {tag[:2] for e in examples for tag in e.tags} == {"O", "B-", "I-"}
+
+
+def test_the_tagged_words_say_the_slot_value(splits, library):
+    """What the generator tags reads back, through the YAML lists, as the value it drew."""
+    resolver = SlotResolver(library)
+    examples = [e for e in splits["train"] if e.form != "misheard" and e.slots]
+    for example in examples:
+        spans = tagged_spans(example)
+        assert set(spans) == set(example.slots), example
+        for slot, value in example.slots.items():
+            said = TaggedSpan(slot, tuple(spans[slot].split()), 0, 1.0)
+            assert resolver.resolve(example.intent, said) == (value.lower() if isinstance(value, str) else value)
+
+
+def test_a_dropped_first_word_moves_the_begin_tag(library):
+    from training.dataset import Draw, Styler
+
+    class Dropper(random.Random):
+        """Always draws the first slip position and the 'drop' slip, no prefixes or suffixes."""
+
+        def random(self):
+            return 0.99
+
+        def randrange(self, *args):
+            return 0
+
+        def choice(self, seq):
+            return seq[0]
+
+        def choices(self, population, weights=None, k=1):
+            return [population[2]]  # "drop"
+
+    draw = Draw(parts=(("the airport", "destination"), (" now", None)), slots={"destination": "the airport"})
+    text, tags = Styler(library, Dropper()).style(draw, "misheard")
+    assert words(text) == ["airport", "now"]
+    assert tags == ("B-destination", "O")
+
+
+@pytest.mark.parametrize(("options", "problem"), [({"per_intent": 0}, "per_intent must be at least"), ({"chatter": -1}, "chatter must be 0 or more")])
+def test_nonsense_dataset_options_are_refused(options, problem):
+    with pytest.raises(ValueError, match=problem):
+        DatasetConfig(**options)

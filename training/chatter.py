@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from assistant.intents import IntentLibrary
-from assistant.nlu import TemplateMatcher
+from assistant.slots import TemplateMatcher
 
 MIN_WORDS, MAX_WORDS = 2, 16
 """Shorter lines are one-word replies, longer ones read like paragraphs, not speech in a car."""

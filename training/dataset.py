@@ -32,9 +32,9 @@ from hassil.expression import (
     Sequence,
     TextChunk,
 )
+from unicode_rbnf import RbnfEngine
 
-from assistant.intents import OUT_OF_SCOPE, IntentLibrary, SlotList, Template
-from assistant.numbers import number_to_words
+from assistant.intents import OUT_OF_SCOPE, IntentLibrary, SlotList, Template, list_references, words
 from training.chatter import everyday_chatter
 
 SPLITS = {"train": 0.70, "validation": 0.15, "test": 0.15}
@@ -48,6 +48,11 @@ class Example:
     slots: dict[str, str | int]
     wording: str
     form: str
+    tags: tuple[str, ...]
+    """One BIO tag per word of ``words(text)``: ``B-destination``, ``I-destination``, ``O``."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tags", tuple(self.tags))  # lists when read back from JSONL
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class Draw:
     parts: tuple[tuple[str, str | None], ...]
     """(text, slot name or None) in order."""
     slots: dict[str, str | int]
+    counted: frozenset[str] = frozenset()
+    """Slots whose value was drawn from a number range (said in digits or words)."""
 
     @property
     def text(self) -> str:
@@ -65,6 +72,14 @@ class Draw:
     @property
     def wording(self) -> str:
         return _squash(" ".join(f"{{{slot}}}" if slot else text for text, slot in self.parts)).lower()
+
+    def segments(self) -> list[Segment]:
+        """The sentence as runs of normalised words, each with the slot it fills (or None)."""
+        return [(words(text), slot) for text, slot in self.parts if words(text)]
+
+
+Segment = tuple[list[str], str | None]
+TaggedWords = list[tuple[str, str]]
 
 
 def _squash(text: str) -> str:
@@ -82,7 +97,12 @@ class TemplateSampler:
         parts: list[tuple[str, str | None]] = []
         slots: dict[str, str | int] = {}
         self._walk(template.sentence.expression, parts, slots)
-        return Draw(parts=tuple(parts), slots=slots)
+        counted = frozenset(
+            ref.slot_name
+            for ref in list_references(template.sentence.expression, self.library.rules)
+            if self.library.lists[ref.list_name].number_range
+        )
+        return Draw(parts=tuple(parts), slots=slots, counted=counted & slots.keys())
 
     def _walk(self, expression: Expression, parts: list, slots: dict) -> None:
         if isinstance(expression, TextChunk):
@@ -109,72 +129,89 @@ class TemplateSampler:
         if slot_list.number_range:
             start, stop, step = slot_list.number_range
             number = self.rng.randrange(start, stop + 1, step)
-            return (number_to_words(number) if self.rng.random() < 0.5 else str(number)), number
+            return (spoken_number(number) if self.rng.random() < 0.5 else str(number)), number
         value = self.rng.choice(slot_list.values)
         said = self.rng.choice(value.phrases)
         return said, (said if slot_list.free_text else value.out)
 
 
+_SPELLER = RbnfEngine.for_language("en")
+
+
+def spoken_number(number: int) -> str:
+    """A number as it is said, in words ('twenty one'), by the rules hassil reads them back with."""
+    return _SPELLER.format_number(number).text.replace("-", " ")
+
+
 class Styler:
-    """Writes a drawn sentence as typed text, a Whisper transcript, or a misheard transcript."""
+    """Writes a drawn sentence as typed text, a Whisper transcript, or a misheard transcript.
+
+    It works on tagged words, so every word keeps the slot tag it was drawn with through the
+    prefixes, the digits and the slips: ``words(text)`` and ``tags`` stay aligned.
+    """
 
     def __init__(self, library: IntentLibrary, rng: random.Random):
         self.library = library
         self.rng = rng
 
-    def style(self, draw: Draw, form: str) -> str:
-        text = self._wrap(draw.text.lower())
-        if form == "typed":
-            return text
-        text = _digits_for_number_words(draw, text)
+    def style(self, draw: Draw, form: str) -> tuple[str, tuple[str, ...]]:
+        """The text as the model will meet it, and one BIO tag per word of it."""
+        segments = draw.segments() if form == "typed" else _digits_for_number_words(draw)
+        tagged = self._wrap(_bio(segments))
         if form == "misheard":
-            text = self._mishear(text)
-        return self._punctuate(text)
+            tagged = self._mishear(tagged)
+        text = " ".join(word for word, _ in tagged)
+        return (text if form == "typed" else self._punctuate(text)), tuple(tag for _, tag in tagged)
 
-    def _wrap(self, text: str) -> str:
+    def _wrap(self, tagged: TaggedWords) -> TaggedWords:
         if self.library.prefixes and self.rng.random() < 0.2:
-            text = f"{self.rng.choice(self.library.prefixes)} {text}"
+            tagged = [(w, "O") for w in words(self.rng.choice(self.library.prefixes))] + tagged
         if self.library.suffixes and self.rng.random() < 0.15:
-            text = f"{text} {self.rng.choice(self.library.suffixes)}"
-        return text
+            tagged = tagged + [(w, "O") for w in words(self.rng.choice(self.library.suffixes))]
+        return tagged
 
     def _punctuate(self, text: str) -> str:
         end = self.rng.choices([".", "?", "!", ""], weights=[70, 10, 8, 12])[0]
         return text[:1].upper() + text[1:] + end
 
-    def _mishear(self, text: str) -> str:
+    def _mishear(self, tagged: TaggedWords) -> TaggedWords:
         """A generic ASR slip, now and then two: a shifted word boundary ('brights on' → 'bright son'),
         a clipped word end ('off' → 'of'), a dropped short word, rarely two words run together."""
-        words = text.split()
+        tagged = list(tagged)
         for _ in range(self.rng.choice([1, 1, 1, 2])):
-            if len(words) < 2:
+            if len(tagged) < 2:
                 break
-            i = self.rng.randrange(len(words) - 1)
+            i = self.rng.randrange(len(tagged) - 1)
+            (word, tag), (after, after_tag) = tagged[i], tagged[i + 1]
             slip = self.rng.choices(["shift", "clip", "drop", "join"], weights=[3, 3, 3, 1])[0]
-            if slip == "shift" and len(words[i]) > 2:
-                words[i], words[i + 1] = words[i][:-1], words[i][-1] + words[i + 1]
-            elif slip == "clip" and len(words[i]) > 2:
-                words[i] = words[i][:-1]
-            elif slip == "drop" and len(words[i]) <= 3:
-                del words[i]
+            if slip == "shift" and len(word) > 2:
+                tagged[i : i + 2] = [(word[:-1], tag), (word[-1] + after, after_tag)]
+            elif slip == "clip" and len(word) > 2:
+                tagged[i] = (word[:-1], tag)
+            elif slip == "drop" and len(word) <= 3:
+                del tagged[i]
+                if tag.startswith("B-") and after_tag == f"I-{tag[2:]}":
+                    tagged[i] = (after, tag)  # the span now starts at its second word
             else:
-                words[i : i + 2] = [words[i] + words[i + 1]]
-        return " ".join(words)
+                tagged[i : i + 2] = [(word + after, tag if tag != "O" else after_tag)]
+        return tagged
 
 
-_NUMBER_WORDS = re.compile(
-    r"\b(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen"
-    r"|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?: \w+)?\b"
-)
+def _bio(segments: list[Segment]) -> TaggedWords:
+    """Flatten segments into (word, BIO tag) pairs."""
+    return [
+        (word, "O" if slot is None else f"{'B' if i == 0 else 'I'}-{slot}")
+        for segment_words, slot in segments
+        for i, word in enumerate(segment_words)
+    ]
 
 
-def _digits_for_number_words(draw: Draw, text: str) -> str:
-    """Whisper writes numbers as digits: put the digits back for numeric slots said as words."""
-    for said, slot in draw.parts:
-        value = draw.slots.get(slot) if slot else None
-        if isinstance(value, int) and not said.strip().isdigit():
-            text = text.replace(said.strip().lower(), str(value), 1)
-    return text
+def _digits_for_number_words(draw: Draw) -> list[Segment]:
+    """Whisper writes numbers as digits: a number said in words becomes its digits ('halfway',
+    which a list maps to 50, stays words)."""
+    return [
+        ([str(draw.slots[slot])], slot) if slot in draw.counted else (said, slot) for said, slot in draw.segments()
+    ]
 
 
 def split_of(wording: str, seed: int) -> str:
@@ -188,11 +225,37 @@ def split_of(wording: str, seed: int) -> str:
     return "test"
 
 
-def build_dataset(
-    library: IntentLibrary, per_intent: int = 200, seed: int = 13, chatter: int = 0
-) -> dict[str, list[Example]]:
+class ConfigError(ValueError):
+    """A training or dataset option that makes no sense; the message names it and what it takes."""
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """How the dataset is drawn from the YAML; saved whole with every model trained on it."""
+
+    per_intent: int = 200
+    """Sentences drawn for each intent and for out-of-scope, over the three splits."""
+    seed: int = 13
+    chatter: int = 400
+    """Lines of everyday English (:mod:`training.chatter`) added as more out-of-scope examples."""
+
+    def __post_init__(self) -> None:
+        if self.per_intent < MIN_PER_INTENT:
+            raise ConfigError(
+                f"--per-intent must be at least {MIN_PER_INTENT} (every split needs sentences of every intent), "
+                f"not {self.per_intent}"
+            )
+        if self.chatter < 0:
+            raise ConfigError(f"--chatter must be 0 or more, not {self.chatter}")
+
+
+MIN_PER_INTENT = 20
+
+
+def build_dataset(library: IntentLibrary, config: DatasetConfig) -> dict[str, list[Example]]:
     """Draw ``per_intent`` distinct sentences for every label, spread over the splits by wording,
     plus ``chatter`` lines of everyday English as more out-of-scope examples (:mod:`training.chatter`)."""
+    per_intent, seed, chatter = config.per_intent, config.seed, config.chatter
     rng = random.Random(seed)
     sampler, styler = TemplateSampler(library, rng), Styler(library, rng)
     templates = {name: intent.templates for name, intent in library.intents.items()}
@@ -207,22 +270,24 @@ def build_dataset(
             draw = sampler.draw(rng.choice(label_templates))
             split = split_of(draw.wording, seed)
             form = rng.choices(list(FORMS), weights=list(FORMS.values()))[0]
-            text = styler.style(draw, form)
+            text, tags = styler.style(draw, form)
             key = _dedup_key(text)
             if quotas[split] == 0 or key in seen:
                 continue
             seen.add(key)
             quotas[split] -= 1
-            splits[split].append(
-                Example(text, label, draw.slots if label != OUT_OF_SCOPE else {}, draw.wording, form)
-            )
+            if label == OUT_OF_SCOPE:  # the car's words in talk fill no slot
+                splits[split].append(Example(text, label, {}, draw.wording, form, ("O",) * len(tags)))
+            else:
+                splits[split].append(Example(text, label, draw.slots, draw.wording, form, tags))
     for line in everyday_chatter(library, chatter, rng):
         key = _dedup_key(line)
         if key not in seen:
             seen.add(key)
             form = rng.choice(["typed", "transcript"])
             text = key if form == "typed" else line
-            splits[split_of(key, seed)].append(Example(text, OUT_OF_SCOPE, {}, key, form))
+            tags = ("O",) * len(words(text))
+            splits[split_of(key, seed)].append(Example(text, OUT_OF_SCOPE, {}, key, form, tags))
     return splits
 
 

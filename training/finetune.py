@@ -1,15 +1,14 @@
-"""Fine-tune an intent classifier: one Trainer set-up, two ways to build the model.
+"""Fine-tune the joint intent + slot model: one Trainer set-up, two ways to build the encoder.
 
-``bert``  — the whole encoder and a sequence-classification head are trained in fp32.
-``qlora`` — the encoder's linear layers are loaded in 4-bit NF4 with double quantization
-            (bitsandbytes); only LoRA adapters (peft), the pooler and the head are trained and saved.
+``bert``  — the whole encoder and both heads are trained in fp32.
+``qlora`` — the encoder is loaded in 4-bit NF4 with LoRA adapters; adapters and heads are trained.
+How each is built lives in :mod:`assistant.classifier`; everything here is shared.
 
-Read top to bottom: configuration, data, model, training, saving.
+Read top to bottom: configuration, data, metrics, training, saving.
 """
 
 from __future__ import annotations
 
-import json
 import tempfile
 import threading
 import time
@@ -19,101 +18,141 @@ from pathlib import Path
 import numpy as np
 import psutil
 import torch
-from transformers import (
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    DataCollatorWithPadding,
-    EarlyStoppingCallback,
-    Trainer,
-    TrainingArguments,
+from transformers import AutoTokenizer, Trainer, TrainerCallback, TrainingArguments
+
+from assistant.classifier import (
+    BUNDLED_BASE,
+    BUNDLED_BASE_HUB_ID,
+    IGNORED,
+    LoraSettings,
+    joint_model,
+    load_encoder,
+    resolve_base_model,
+    save_model,
+    tag_names,
+    with_lora,
 )
-
-from assistant.intents import IntentLibrary
-from assistant.nlu import BUNDLED_BASE, UNQUANTIZED_MODULES, quantization_config, resolve_base_model
-from training.dataset import Example
-
-BUNDLED_BASE_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
-HEAD_MODULES = ["classifier", "pooler"]
-"""Trained in full and saved by peft beside the adapters (and kept out of 4-bit)."""
+from assistant.intents import IntentLibrary, words
+from training.dataset import ConfigError, Example
 
 VARIANT_DEFAULTS = {
-    "bert": {"learning_rate": 1e-4, "epochs": 10},
-    "qlora": {"learning_rate": 1e-3, "epochs": 15},
+    "bert": {"learning_rate": 5e-5, "epochs": 8},
+    "qlora": {"learning_rate": 5e-4, "epochs": 10},
 }
+"""Learning rates low enough to keep what the sentence-transformer knows about meaning."""
 
 
 @dataclass
 class TrainConfig:
+    """Every hyper-parameter of a fine-tune; saved whole in the model's ``training.json``."""
+
     variant: str
-    base_model: str = ""
-    """A local HF folder or hub id; empty means the bundled MiniLM."""
-    learning_rate: float | None = None
-    epochs: float | None = None
+    base_model: str = field(default="", metadata={"help": "a local HF folder or hub id (default: the bundled all-MiniLM-L6-v2)"})
+    learning_rate: float | None = field(default=None, metadata={"help": "default: 5e-5 for bert, 5e-4 for qlora"})
+    head_learning_rate: float = 3e-3
+    """The heads start from nothing: they learn at their own, higher rate."""
+    epochs: float | None = field(default=None, metadata={"help": "at most this many; stops early when validation stops improving"})
     batch_size: int = 16
+    eval_batch_size: int = 64
     seed: int = 13
-    patience: int = 4
+    patience: int = 3
+    """Epochs without a better validation score before training stops."""
     label_smoothing: float = 0.1
-    """Softer targets keep confidences honest, which the rejection threshold relies on."""
+    """Softer intent targets keep confidences honest, which the policy's thresholds rely on."""
+    dropout: float = 0.1
+    weight_decay: float = 0.01
+    warmup_steps: float = 0.1
+    """Below 1: a fraction of all training steps (transformers reads it so)."""
     max_length: int = 32
+    """Sub-tokens per sentence, in training and at run time (saved with the model)."""
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     lora_target_modules: list[str] = field(default_factory=lambda: ["query", "key", "value", "dense"])
 
     def __post_init__(self) -> None:
+        if self.variant not in VARIANT_DEFAULTS:
+            raise ConfigError(f"unknown variant '{self.variant}': choose one of {', '.join(VARIANT_DEFAULTS)}")
         defaults = VARIANT_DEFAULTS[self.variant]
-        self.learning_rate = self.learning_rate or defaults["learning_rate"]
-        self.epochs = self.epochs or defaults["epochs"]
+        self.learning_rate = defaults["learning_rate"] if self.learning_rate is None else self.learning_rate
+        self.epochs = defaults["epochs"] if self.epochs is None else self.epochs
+        for name in ("learning_rate", "head_learning_rate", "epochs", "batch_size", "eval_batch_size", "max_length", "lora_r", "lora_alpha"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be more than 0, not {getattr(self, name)}")
+        for name in ("label_smoothing", "dropout", "lora_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be from 0 to below 1, not {getattr(self, name)}")
 
     @property
     def resolved_base_model(self) -> str:
         return resolve_base_model(self.base_model)
 
+    @property
+    def lora(self) -> LoraSettings:
+        return LoraSettings(self.lora_r, self.lora_alpha, self.lora_dropout, tuple(self.lora_target_modules))
 
-class TextDataset(torch.utils.data.Dataset):
-    def __init__(self, examples: list[Example], tokenizer, label2id: dict[str, int], max_length: int):
-        self.encodings = tokenizer([e.text for e in examples], truncation=True, max_length=max_length)
-        self.labels = [label2id[e.intent] for e in examples]
+
+class JointDataset(torch.utils.data.Dataset):
+    """Sentences as sub-tokens, with the intent and a tag on the first sub-token of every word."""
+
+    def __init__(self, examples: list[Example], tokenizer, labels: list[str], tags: list[str], max_length: int):
+        label_ids, tag_ids = {label: i for i, label in enumerate(labels)}, {tag: i for i, tag in enumerate(tags)}
+        sentences = [words(e.text) for e in examples]
+        self.encodings = tokenizer(sentences, is_split_into_words=True, truncation=True, max_length=max_length)
+        self.intents = [label_ids[e.intent] for e in examples]
+        self.tags = [
+            _first_token_tags(self.encodings.word_ids(i), [tag_ids[t] for t in e.tags])
+            for i, e in enumerate(examples)
+        ]
 
     def __len__(self) -> int:
-        return len(self.labels)
+        return len(self.intents)
 
     def __getitem__(self, i: int) -> dict:
-        return {**{k: v[i] for k, v in self.encodings.items()}, "labels": self.labels[i]}
+        return {
+            **{key: values[i] for key, values in self.encodings.items()},
+            "intent_labels": self.intents[i],
+            "tag_labels": self.tags[i],
+        }
 
 
-def build_model(config: TrainConfig, labels: list[str]):
-    """The only place the two variants differ."""
-    label_kwargs = {
-        "num_labels": len(labels),
-        "id2label": dict(enumerate(labels)),
-        "label2id": {label: i for i, label in enumerate(labels)},
-    }
-    if config.variant == "bert":
-        return AutoModelForSequenceClassification.from_pretrained(config.resolved_base_model, **label_kwargs)
-    from peft import LoraConfig, TaskType, get_peft_model
+def _first_token_tags(word_ids: list[int | None], word_tags: list[int]) -> list[int]:
+    """A word's tag on its first sub-token; the rest, and the special tokens, are ignored."""
+    labels, previous = [], None
+    for word in word_ids:
+        labels.append(word_tags[word] if word is not None and word != previous else IGNORED)
+        previous = word
+    return labels
 
-    base = AutoModelForSequenceClassification.from_pretrained(
-        config.resolved_base_model,
-        quantization_config=quantization_config(UNQUANTIZED_MODULES),
-        dtype=torch.float32,
-        **label_kwargs,
-    )
-    lora = LoraConfig(
-        task_type=TaskType.SEQ_CLS,
-        r=config.lora_r,
-        lora_alpha=config.lora_alpha,
-        lora_dropout=config.lora_dropout,
-        target_modules=config.lora_target_modules,
-        modules_to_save=HEAD_MODULES,
-    )
-    return get_peft_model(base, lora)
+
+class JointCollator:
+    """Pads a batch: the tokenizer pads the sub-tokens, tag labels are padded with ``IGNORED``."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def __call__(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        tag_labels = [f.pop("tag_labels") for f in features]
+        batch = self.tokenizer.pad(features, return_tensors="pt")
+        width = batch["input_ids"].shape[1]
+        batch["tag_labels"] = torch.tensor([t + [IGNORED] * (width - len(t)) for t in tag_labels])
+        return batch
 
 
 def compute_metrics(eval_prediction) -> dict[str, float]:
-    logits, labels = eval_prediction
-    predicted = np.argmax(logits, axis=-1)
-    return {"accuracy": float((predicted == labels).mean()), "macro_f1": macro_f1(labels, predicted)}
+    """Intent accuracy and macro-F1, tag accuracy over words, and frame accuracy: the intent and
+    every word's tag right (JointBERT's sentence-level figure, the one the best epoch is chosen by)."""
+    (intent_logits, tag_logits), (intents, tags) = eval_prediction.predictions, eval_prediction.label_ids
+    predicted_intents = np.argmax(intent_logits, axis=-1)
+    predicted_tags = np.argmax(tag_logits, axis=-1)
+    scored = tags != IGNORED
+    tags_right = np.all((predicted_tags == tags) | ~scored, axis=-1)
+    return {
+        "accuracy": float((predicted_intents == intents).mean()),
+        "macro_f1": macro_f1(intents, predicted_intents),
+        "tag_accuracy": float((predicted_tags == tags)[scored].mean()),
+        "frame_accuracy": float(((predicted_intents == intents) & tags_right).mean()),
+    }
 
 
 def macro_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
@@ -124,6 +163,33 @@ def macro_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
         recall = tp / max(np.sum(truth == label), 1)
         scores.append(0.0 if tp == 0 else 2 * precision * recall / (precision + recall))
     return float(np.mean(scores))
+
+
+BEST_METRIC = "eval_frame_accuracy"
+
+
+class KeepBest(TrainerCallback):
+    """Early stopping that keeps the best epoch's trainable weights in memory and puts them back at
+    the end: no checkpoints on disk (a 4-bit encoder has no use for them; only its adapters train)."""
+
+    def __init__(self, patience: int):
+        self.patience = patience
+        self.best_score = -1.0
+        self.best_state: dict[str, torch.Tensor] = {}
+        self.waited = 0
+
+    def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
+        score = (metrics or {}).get(BEST_METRIC, -1.0)
+        if score > self.best_score:
+            self.best_score, self.waited = score, 0
+            self.best_state = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+        else:
+            self.waited += 1
+            control.should_training_stop = self.waited >= self.patience
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        if self.best_state:
+            model.load_state_dict(self.best_state, strict=False)
 
 
 class PeakMemory:
@@ -160,36 +226,48 @@ class TrainResult:
     total_params: int
 
 
+def build_model(config: TrainConfig, labels: list[str], tags: list[str]):
+    """The only place the two variants differ: a 4-bit encoder with LoRA adapters, or a plain one."""
+    encoder = load_encoder(config.variant, config.resolved_base_model)
+    if config.variant == "qlora":
+        encoder = with_lora(encoder, config.lora)
+    return joint_model(encoder, len(labels), len(tags), config.dropout, config.label_smoothing)
+
+
 def train(
     config: TrainConfig,
     library: IntentLibrary,
     splits: dict[str, list[Example]],
     out_dir: Path,
+    dataset_config: dict | None = None,
 ) -> TrainResult:
     """Train one variant and save it into ``out_dir`` (a staging folder the caller publishes)."""
     torch.manual_seed(config.seed)
-    labels = library.labels
-    label2id = {label: i for i, label in enumerate(labels)}
+    labels, tags = library.labels, tag_names(library.slot_names)
     tokenizer = AutoTokenizer.from_pretrained(config.resolved_base_model)
     train_set, eval_set = (
-        TextDataset(splits[s], tokenizer, label2id, config.max_length) for s in ("train", "validation")
+        JointDataset(splits[s], tokenizer, labels, tags, config.max_length) for s in ("train", "validation")
     )
     started = time.perf_counter()
     with PeakMemory() as memory, tempfile.TemporaryDirectory(prefix="car-assistant-train-") as scratch:
-        model = build_model(config, labels)
+        model = build_model(config, labels, tags)
         trainer = Trainer(
             model=model,
             args=_training_arguments(config, scratch),
             train_dataset=train_set,
             eval_dataset=eval_set,
-            data_collator=DataCollatorWithPadding(tokenizer),
+            data_collator=JointCollator(tokenizer),
+            optimizers=(_optimizer(model, config), None),
             compute_metrics=compute_metrics,
-            callbacks=[EarlyStoppingCallback(early_stopping_patience=config.patience)],
+            callbacks=[KeepBest(config.patience)],
         )
         trainer.train()
     wall_time = time.perf_counter() - started
-    model = trainer.model.eval()
-    _save(model, tokenizer, config, library, out_dir)
+    model.eval()
+    for peft_config in getattr(model.encoder, "peft_config", {}).values():
+        # the hub id, not this machine's site-packages path, for anyone loading the adapter elsewhere
+        peft_config.base_model_name_or_path = config.base_model or BUNDLED_BASE_HUB_ID
+    save_model(model, tokenizer, out_dir, _manifest(config, library, tags, dataset_config or {}))
     return TrainResult(
         variant=config.variant,
         log_history=trainer.state.log_history,
@@ -200,23 +278,33 @@ def train(
     )
 
 
+def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW with two rates: the encoder's (or its adapters') and the heads'. The Trainer adds its
+    linear schedule with warm-up on top."""
+    trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    heads = [p for name, p in trainable if name.startswith(("intent_head.", "tag_head."))]
+    encoder = [p for name, p in trainable if not name.startswith(("intent_head.", "tag_head."))]
+    return torch.optim.AdamW(
+        [{"params": encoder, "lr": config.learning_rate}, {"params": heads, "lr": config.head_learning_rate}],
+        weight_decay=config.weight_decay,
+    )
+
+
 def _training_arguments(config: TrainConfig, scratch: str) -> TrainingArguments:
     return TrainingArguments(
         output_dir=scratch,
         num_train_epochs=config.epochs,
         learning_rate=config.learning_rate,
         per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=64,
-        warmup_steps=0.1,
-        weight_decay=0.01,
-        label_smoothing_factor=config.label_smoothing,
+        per_device_eval_batch_size=config.eval_batch_size,
+        warmup_steps=config.warmup_steps,
+        weight_decay=config.weight_decay,
         eval_strategy="epoch",
-        save_strategy="epoch",
-        save_total_limit=1,
-        load_best_model_at_end=True,
-        metric_for_best_model="macro_f1",
+        save_strategy="no",
         logging_strategy="steps",
         logging_steps=10,
+        label_names=["intent_labels", "tag_labels"],
+        remove_unused_columns=False,
         seed=config.seed,
         data_seed=config.seed,
         use_cpu=True,
@@ -225,20 +313,16 @@ def _training_arguments(config: TrainConfig, scratch: str) -> TrainingArguments:
     )
 
 
-def _save(model, tokenizer, config: TrainConfig, library: IntentLibrary, out_dir: Path) -> None:
-    """save_pretrained (safetensors) + tokenizer + what the runtime needs to trust the model."""
-    for peft_config in getattr(model, "peft_config", {}).values():
-        # the hub id, not this machine's site-packages path, for anyone loading the adapter elsewhere
-        peft_config.base_model_name_or_path = config.base_model or BUNDLED_BASE_HUB_ID
-    model.save_pretrained(out_dir, safe_serialization=True)
-    tokenizer.save_pretrained(out_dir)
-    (out_dir / "README.md").unlink(missing_ok=True)  # peft's empty model-card template
-    manifest = {
+def _manifest(config: TrainConfig, library: IntentLibrary, tags: list[str], dataset_config: dict) -> dict:
+    """What the runtime needs to trust and rebuild the model, and how it was made."""
+    return {
         "variant": config.variant,
         "labels": library.labels,
+        "tags": tags,
         "intents_fingerprint": library.fingerprint,
         "intents_file": library.path.name,
         "base_model": config.base_model or BUNDLED_BASE,
+        "max_length": config.max_length,
         "config": asdict(config),
+        "dataset": dataset_config,
     }
-    (out_dir / "training.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -14,7 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from assistant.nlu import IntentClassifier  # noqa: E402
+from assistant.classifier import IntentClassifier  # noqa: E402
+from assistant.intents import words  # noqa: E402
 from training.dataset import Example  # noqa: E402
 from training.finetune import TrainResult, macro_f1  # noqa: E402
 
@@ -73,11 +74,11 @@ def weight_memory(model) -> dict[str, float]:
 def latency_p50_ms(classifier: IntentClassifier, texts: list[str], warmup: int = 5) -> float:
     """Median time to classify one utterance (batch of one), model load excluded."""
     for text in texts[:warmup]:
-        classifier.predict([text])
+        classifier.predict([words(text)])
     timings = []
     for text in texts:
         started = time.perf_counter()
-        classifier.predict([text])
+        classifier.predict([words(text)])
         timings.append((time.perf_counter() - started) * 1000)
     return statistics.median(timings)
 
@@ -87,7 +88,7 @@ def disk_mb(folder: Path) -> float:
 
 
 def evaluate_split(classifier: IntentClassifier, examples: list[Example]) -> dict:
-    predictions = classifier.predict([e.text for e in examples])
+    predictions = classifier.predict([words(e.text) for e in examples])
     truth, predicted = [e.intent for e in examples], [p.intent for p in predictions]
     labels = classifier.labels
     ids = {label: i for i, label in enumerate(labels)}

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
+from assistant.classifier import VARIANTS
 from assistant.intents import load_intents
-from assistant.nlu import IntentClassifier
-from training.dataset import build_dataset, write_dataset
+from assistant.nlu import load_classifier
+from training.dataset import DatasetConfig, build_dataset, write_dataset
 from training.finetune import TrainConfig, train
 from training.report import write_comparison, write_variant_report
-
-VARIANTS = ("bert", "qlora")
 
 
 def train_variants(
@@ -20,23 +20,25 @@ def train_variants(
     variants: list[str],
     models_dir: Path,
     data_dir: Path,
-    per_intent: int = 200,
-    seed: int = 13,
-    chatter: int = 0,
+    dataset_config: DatasetConfig | None = None,
     **overrides,
 ) -> dict[str, dict]:
-    """Train each variant on the same dataset; returns its metrics by variant."""
+    """Train each variant on the same dataset; ``overrides`` are :class:`TrainConfig` fields.
+    Returns the metrics by variant."""
     library = load_intents(intents_path)
-    splits = build_dataset(library, per_intent=per_intent, seed=seed, chatter=chatter)
+    configs = [TrainConfig(variant, **overrides) for variant in variants]  # bad options fail before any work
+    dataset_config = dataset_config or DatasetConfig()
+    splits = build_dataset(library, dataset_config)
     write_dataset(splits, library, data_dir)
     print(f"dataset: {', '.join(f'{len(v)} {k}' for k, v in splits.items())} sentences in {data_dir}")
     all_metrics = {}
-    for variant in variants:
+    for config in configs:
+        variant = config.variant
         models_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{variant}-", dir=models_dir))
         try:
-            result = train(TrainConfig(variant, seed=seed, **overrides), library, splits, staging)
-            classifier = IntentClassifier(staging, library)  # read back from disk: the round trip the runtime makes
+            result = train(config, library, splits, staging, asdict(dataset_config))
+            classifier = load_classifier(staging, library)  # read back from disk: the round trip the runtime makes
             all_metrics[variant] = write_variant_report(result, classifier, splits["test"], staging)
             _publish(staging, models_dir / variant)
         finally:

@@ -1,0 +1,160 @@
+"""Slot values from what the driver said: tagged spans resolved through the YAML lists.
+
+Two ways in, both through hassil:
+- a text one of the intent's templates says word for word: hassil's recognizer gives the slots
+  (synonyms, spoken numbers, wildcards), exactly as Home Assistant reads a sentence;
+- otherwise the joint model's tagged spans, each resolved through the lists its slot is filled
+  from for that intent: hassil reads the span against each list (``in`` phrases → ``out``, digits
+  or number words → a number); a span no list says is matched to the closest phrase that sounds
+  alike (Whisper's 'hi beams' → high beams); a free-text slot (destination, contact) is the span.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from hassil import Intents, RecognizeResult, recognize_all
+
+from assistant.events import SlotValue, TaggedSpan
+from assistant.intents import IntentLibrary, SlotList, normalize, to_hassil
+
+SPOKEN_FILLERS = ("okay", "ok", "oh", "uh", "um", "hey")
+"""Sounds Whisper writes around a command that no template says: skipped when matching templates."""
+SOUND_ALIKE_MIN_RATIO = 0.8
+"""How alike, letter for letter, a span must be to a list phrase to take its value."""
+EDGE_WORDS = frozenset({"the", "a", "an", "my", "our", "some", "and", "so", "please", *SPOKEN_FILLERS})
+"""Words a free-text value never starts or ends with ('the airport' → 'airport')."""
+
+
+class TemplateMatcher:
+    """hassil's own recognizer over the YAML: which templates say a text word for word."""
+
+    def __init__(self, library: IntentLibrary):
+        self._intents = to_hassil(library)
+        self._skip_words = [*library.prefixes, *library.suffixes, *SPOKEN_FILLERS]
+
+    def slots(self, text: str, intent: str) -> dict[str, SlotValue] | None:
+        """The slots of the first of ``intent``'s templates that says ``text`` (None: none does)."""
+        for match in self._matches(text):
+            if match.intent.name == intent:
+                return {
+                    name: _trimmed(tuple(str(entity.value).split())) if entity.is_wildcard else _plain(entity.value)
+                    for name, entity in match.entities.items()
+                }
+        return None
+
+    def says(self, text: str, intent: str | None = None) -> bool:
+        """Whether a template (of ``intent``, or of any intent) says ``text`` word for word."""
+        return any(intent in (None, m.intent.name) for m in self._matches(text))
+
+    def _matches(self, text: str) -> Iterable[RecognizeResult]:
+        return recognize_all(normalize(text), self._intents, skip_words=self._skip_words)
+
+
+@dataclass(frozen=True)
+class SlotReading:
+    """The slots read from one utterance, and how sure the reading is."""
+
+    values: dict[str, SlotValue]
+    confidence: float
+    """1.0 when a template said the text; else the least sure tagged span that was used."""
+    template_matched: bool
+    unresolved: tuple[str, ...] = ()
+    """Tagged spans no list of their slot could give a value for."""
+
+
+class SlotResolver:
+    """Tagged spans → slot values through the lists each intent fills each slot from."""
+
+    def __init__(self, library: IntentLibrary):
+        self.library = library
+        self.templates = TemplateMatcher(library)
+        self._list_intents = _one_intent_per_list(library)
+        self._lists = {name: library.slot_lists(name) for name in library.intents}
+
+    def read(self, intent: str, text: str, spans: tuple[TaggedSpan, ...]) -> SlotReading:
+        """The template's slots when one says the text, else the spans' resolved values."""
+        from_template = self.templates.slots(text, intent)
+        if from_template is not None:
+            return SlotReading(from_template, 1.0, template_matched=True)
+        values: dict[str, SlotValue] = {}
+        used: list[float] = []
+        unresolved = []
+        for span in spans:
+            value = self.resolve(intent, span)
+            if value is None or span.slot in values:
+                unresolved.append(span.text)
+                continue
+            values[span.slot] = value
+            used.append(span.confidence)
+        return SlotReading(values, min(used, default=1.0), template_matched=False, unresolved=tuple(unresolved))
+
+    def resolve(self, intent: str, span: TaggedSpan) -> SlotValue | None:
+        """A span's value through the intent's lists for its slot: the lists' own phrases and
+        numbers first, then a sound-alike phrase, then free text."""
+        lists = self._lists.get(intent, {}).get(span.slot, [])
+        enumerated = [lst for lst in lists if not lst.free_text]
+        for slot_list in enumerated:
+            value = self._said(slot_list, span.text)
+            if value is not None:
+                return value
+        value = _sound_alike(span.text, enumerated)
+        if value is not None:
+            return value
+        if any(lst.free_text for lst in lists):
+            return _trimmed(span.words) or None
+        return None
+
+    def _said(self, slot_list: SlotList, text: str) -> SlotValue | None:
+        for match in recognize_all(text, self._list_intents):
+            if match.intent.name == slot_list.name:
+                return _plain(match.entities[slot_list.name].value)
+        return None
+
+
+def _one_intent_per_list(library: IntentLibrary) -> Intents:
+    """hassil intents whose only sentence is a list: recognising a span against one reads it as
+    that list reads it (synonyms, digits, spoken numbers)."""
+    hassil = to_hassil(library)
+    document = {
+        "language": "en",
+        "intents": {
+            name: {"data": [{"sentences": [f"{{{name}}}"]}]}
+            for name, slot_list in library.lists.items()
+            if not slot_list.free_text
+        },
+    }
+    intents = Intents.from_dict(document)
+    intents.slot_lists.update(hassil.slot_lists)
+    return intents
+
+
+def _sound_alike(text: str, lists: list[SlotList]) -> SlotValue | None:
+    """The value of the phrase most like ``text``, if at least ``SOUND_ALIKE_MIN_RATIO`` alike."""
+    best: tuple[float, SlotValue] | None = None
+    for slot_list in lists:
+        for value in slot_list.values:
+            for phrase in value.phrases:
+                ratio = difflib.SequenceMatcher(None, text, normalize(phrase)).ratio()
+                if ratio >= SOUND_ALIKE_MIN_RATIO and (best is None or ratio > best[0]):
+                    best = (ratio, value.out)
+    return best[1] if best else None
+
+
+def _trimmed(words: tuple[str, ...]) -> str:
+    """Free text without determiners or fillers at its ends."""
+    start, end = 0, len(words)
+    while start < end and words[start] in EDGE_WORDS:
+        start += 1
+    while end > start and words[end - 1] in EDGE_WORDS:
+        end -= 1
+    return " ".join(words[start:end])
+
+
+def _plain(value: object) -> SlotValue:
+    """hassil's values as the car takes them: whole numbers as ``int``, text as ``str``."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, int | float) else str(value)
