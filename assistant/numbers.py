@@ -30,7 +30,9 @@ _TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ni
 _WORD_VALUES = {word: i for i, word in enumerate(_UNITS)} | {
     word: 20 + 10 * i for i, word in enumerate(_TENS)
 }
-_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+_NEGATIVE = {"minus", "negative", "-"}
+"""A word before a number that makes it negative: 'minus five' is -5, never 5."""
 
 
 def number_to_words(value: int) -> str:
@@ -45,13 +47,17 @@ def number_to_words(value: int) -> str:
 
 
 def find_number(tokens: list[str]) -> int | float | None:
-    """The first number in a list of lower-case tokens, written as digits or words."""
+    """The first number in a list of lower-case tokens, written as digits or words, with its sign."""
     for start, token in enumerate(tokens):
+        value: int | float
         if _NUMBER.match(token):
-            value = float(token)
-            return int(value) if value.is_integer() else value
-        if token in _WORD_VALUES:
-            return _read_words(tokens[start:])
+            number = float(token)
+            value = int(number) if number.is_integer() else number
+        elif token in _WORD_VALUES:
+            value = _read_words(tokens[start:])
+        else:
+            continue
+        return -value if start and tokens[start - 1] in _NEGATIVE else value
     return None
 
 

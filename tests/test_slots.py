@@ -92,6 +92,14 @@ def test_numbers_read_from_words_or_digits(words, value):
     assert find_number(f"set it to {words} degrees".split()) == value
 
 
+@pytest.mark.parametrize(
+    ("words", "value"),
+    [("minus five", -5), ("minus 5", -5), ("-5", -5), ("negative 2.5", -2.5), ("- twenty", -20)],
+)
+def test_negative_numbers_keep_their_sign(words, value):
+    assert find_number(f"set the temperature to {words}".split()) == value
+
+
 def test_numbers_round_trip_through_words():
     assert all(find_number(number_to_words(n).split()) == n for n in range(0, 200))
 
