@@ -362,7 +362,11 @@ def _move_window(state: VehicleState, slots: Slots, now: float | None) -> Result
         after = dict.fromkeys(names, round(amount) if amount is not None else 100)
     else:
         after = {name: max(now_open - round(amount or 100), 0) for name, now_open in before.items()}
-    if "sunroof" in names and after["sunroof"] > before["sunroof"] and state.speed_kmh > SUNROOF_MAX_SPEED_KMH:
+    if (
+        "sunroof" in names
+        and after["sunroof"] > before["sunroof"]
+        and state.speed_kmh > SUNROOF_MAX_SPEED_KMH
+    ):
         where = f"{before['sunroof']}% open" if before["sunroof"] else "closed"
         return _refuse(state, f"Sunroof stays {where} above {SUNROOF_MAX_SPEED_KMH} km/h.")
     windows = replace(state.windows, **after)

@@ -276,7 +276,9 @@ def test_source_switches_to_radio():
 def test_changing_the_source_starts_its_first_track():
     third_song = replace(BASE, media=Media(playing=True, index=2))
     state, outcome = run("control_media", {"source": "radio"}, state=third_song)
-    assert state.media.track == PLAYLISTS["radio"][0] and outcome.message == f"Playing {PLAYLISTS['radio'][0]}."
+    assert (
+        state.media.track == PLAYLISTS["radio"][0] and outcome.message == f"Playing {PLAYLISTS['radio'][0]}."
+    )
 
 
 def test_a_genre_is_played_remembered_and_said():

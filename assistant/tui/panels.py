@@ -57,7 +57,9 @@ class MediaPanel(StatePanel):
                 ("Vol ", MUTED), bar(media.volume / 100, self.VOLUME_WIDTH, "$secondary"), f" {media.volume}"
             ),
             Content.styled(
-                " · ".join(filter(None, (media.source, media.genre, "playing" if media.playing else "paused"))),
+                " · ".join(
+                    filter(None, (media.source, media.genre, "playing" if media.playing else "paused"))
+                ),
                 MUTED,
             ),
         ]
