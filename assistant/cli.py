@@ -12,6 +12,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from assistant.intents import DEFAULT_INTENTS, IntentsError, load_intents
+from assistant.limits import TextError, check_command
 from assistant.nlu import DEFAULT_MODEL_DIR, NluError, NluOptions
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,6 +27,7 @@ def _error_types() -> tuple[type[BaseException], ...]:
 
     return (
         IntentsError,
+        TextError,
         NluError,
         JsonlError,
         ChatterError,
@@ -90,10 +92,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _checked(texts: list[str]) -> list[str]:
+    """Command-line texts, each checked as a command; the error names which argument."""
+    for number, text in enumerate(texts, start=1):
+        try:
+            check_command(text)
+        except TextError as error:
+            raise TextError(f"TEXT argument {number}: {error}") from None
+    return list(texts)
+
+
 def cmd_classify(args: argparse.Namespace) -> int:
     from training.evaluate import read_jsonl
 
-    texts = list(args.text) + ([row.text for row in read_jsonl(args.jsonl)] if args.jsonl else [])
+    texts = _checked(args.text) + ([row.text for row in read_jsonl(args.jsonl)] if args.jsonl else [])
     if not texts:
         raise SystemExit("car-assistant classify: give TEXT arguments or --jsonl FILE")
     understander = load_understander(args)
@@ -156,8 +168,9 @@ def _print_event(event) -> None:
 def cmd_say(args: argparse.Namespace) -> int:
     from assistant.pipeline import Assistant
 
+    texts = _checked(args.text)  # before seconds of model loading
     assistant = Assistant.from_config(_assistant_config(args), with_speech=False)
-    for text in args.text:
+    for text in texts:
         _print_event(assistant.handle_text(text))
     return 0
 

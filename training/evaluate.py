@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.intents import OUT_OF_SCOPE
+from assistant.limits import TextError, check_command
 
 
 class JsonlError(ValueError):
@@ -36,6 +37,10 @@ def read_jsonl(path: Path, need_labels: bool = False) -> list[Labelled]:
             raise JsonlError(f"{path}:{number}: not valid JSON ({error.msg})") from None
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise JsonlError(f'{path}:{number}: expected an object with a "text" string')
+        try:
+            check_command(record["text"])
+        except TextError as error:
+            raise JsonlError(f"{path}:{number}: {error}") from None
         if need_labels and not isinstance(record.get("intent"), str):
             raise JsonlError(f'{path}:{number}: expected an "intent" field to evaluate against')
         rows.append(Labelled(record["text"], record.get("intent"), record.get("slots") or {}))
@@ -64,8 +69,13 @@ def score(examples: list[Labelled], intents: list[str], slots: list[dict]) -> di
     out_of_scope = [i for i, e in enumerate(examples) if e.intent == OUT_OF_SCOPE]
     with_slots = [i for i in in_scope if examples[i].slots]
     misses = [
-        {"text": examples[i].text, "expected": examples[i].intent, "expected_slots": examples[i].slots,
-         "got": intents[i], "got_slots": slots[i]}
+        {
+            "text": examples[i].text,
+            "expected": examples[i].intent,
+            "expected_slots": examples[i].slots,
+            "got": intents[i],
+            "got_slots": slots[i],
+        }
         for i in range(len(examples))
         if not command_correct(examples[i], intents[i], slots[i])
     ]
@@ -73,8 +83,14 @@ def score(examples: list[Labelled], intents: list[str], slots: list[dict]) -> di
         "intent_accuracy": _share(in_scope, lambda i: intents[i] == examples[i].intent),
         "oos_rejection": _share(out_of_scope, lambda i: intents[i] == OUT_OF_SCOPE),
         "slot_exact_match": _share(with_slots, lambda i: command_correct(examples[i], intents[i], slots[i])),
-        "command_accuracy": _share(range(len(examples)), lambda i: command_correct(examples[i], intents[i], slots[i])),
-        "counts": {"in_scope": len(in_scope), "out_of_scope": len(out_of_scope), "with_slots": len(with_slots)},
+        "command_accuracy": _share(
+            range(len(examples)), lambda i: command_correct(examples[i], intents[i], slots[i])
+        ),
+        "counts": {
+            "in_scope": len(in_scope),
+            "out_of_scope": len(out_of_scope),
+            "with_slots": len(with_slots),
+        },
         "misses": misses,
     }
 
