@@ -29,6 +29,8 @@ from hassil.intents import SlotList as HassilSlotList
 from hassil.parse_expression import parse_sentence
 from hassil.sample import sample_expression
 
+from assistant.limits import TextError, read_text
+
 OUT_OF_SCOPE = "out_of_scope"
 DEFAULT_INTENTS = Path(__file__).resolve().parent.parent / "intents" / "driver.yaml"
 
@@ -146,9 +148,11 @@ def load_intents(path: str | Path = DEFAULT_INTENTS) -> IntentLibrary:
     """Read and validate an intents file; raise :class:`IntentsError` naming the file and line."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except OSError as error:
         raise IntentsError(f"{path}: cannot read the intents file ({error.strerror})") from None
+    except TextError as error:
+        raise IntentsError(str(error)) from None
     document = _parse_yaml(path, text)
     return _Builder(path, document).build(_fingerprint(document))
 

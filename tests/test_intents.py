@@ -114,3 +114,23 @@ def test_reserved_name_and_bad_default(tmp_path):
 def test_range_list_must_not_be_empty(tmp_path):
     text = VALID.replace('  state:\n    values: ["on", "off"]', "  state:\n    range: {from: 30, to: 16}")
     assert "is empty" in error_for(tmp_path, text)
+
+
+def test_a_byte_that_is_not_utf8_is_named_with_its_line(tmp_path):
+    path = tmp_path / "intents.yaml"
+    data = VALID.encode()
+    at = data.index(b"full beam")
+    path.write_bytes(data[:at] + b"\xff" + data[at:])
+    with pytest.raises(IntentsError) as caught:
+        load_intents(path)
+    assert str(caught.value) == f"{path}:11: not valid UTF-8 (byte {at})"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_byte_order_mark_is_honoured(tmp_path, encoding):
+    text = VALID.replace("full beam", "full beam|plein phare")
+    marked = tmp_path / "marked.yaml"
+    marked.write_bytes(text.encode(encoding))
+    library = load_intents(marked)
+    assert "plein phare" in library.lists["light"].values[0].phrases
+    assert library.fingerprint == load_intents(write(tmp_path, text)).fingerprint

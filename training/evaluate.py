@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.intents import OUT_OF_SCOPE
-from assistant.limits import TextError, check_command
+from assistant.limits import TextError, check_command, read_text
 
 
 class JsonlError(ValueError):
@@ -22,12 +22,18 @@ class Labelled:
 
 
 def read_jsonl(path: Path, need_labels: bool = False) -> list[Labelled]:
-    """Lines with a "text" field (and "intent"/"slots" when ``need_labels``); other fields ignored."""
+    """Lines with a "text" field (and "intent"/"slots" when ``need_labels``); other fields ignored.
+
+    Raises :class:`JsonlError` naming the file and line for anything it cannot use, and for a file
+    with no lines at all.
+    """
     rows = []
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = read_text(path).split("\n")  # not splitlines(): JSON strings may hold U+2028 and the like
     except OSError as error:
         raise JsonlError(f"{path}: cannot read ({error.strerror})") from None
+    except TextError as error:
+        raise JsonlError(str(error)) from None
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -43,7 +49,12 @@ def read_jsonl(path: Path, need_labels: bool = False) -> list[Labelled]:
             raise JsonlError(f"{path}:{number}: {error}") from None
         if need_labels and not isinstance(record.get("intent"), str):
             raise JsonlError(f'{path}:{number}: expected an "intent" field to evaluate against')
-        rows.append(Labelled(record["text"], record.get("intent"), record.get("slots") or {}))
+        slots = record.get("slots") or {}
+        if not isinstance(slots, dict):
+            raise JsonlError(f'{path}:{number}: "slots" must be an object of slot names and values')
+        rows.append(Labelled(record["text"], record.get("intent"), slots))
+    if not rows:
+        raise JsonlError(f'{path}: no lines to read: expected one JSON object with a "text" per line')
     return rows
 
 
