@@ -11,7 +11,7 @@ from pathlib import Path
 # Whisper (CTranslate2) and torch each keep an OpenMP pool; spinning pools on 2 cores starve each other.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from assistant.intents import DEFAULT_INTENTS, IntentsError, load_intents
+from assistant.intents import DEFAULT_INTENTS, IntentsError, load_intents, warnings
 from assistant.limits import TextError, check_command
 from assistant.nlu import DEFAULT_MODEL_DIR, NluError, NluOptions
 
@@ -62,7 +62,9 @@ def load_understander(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from training.run import VARIANTS, train_variants
+    for message in warnings(load_intents(args.intents)):  # a file that loads may still contradict itself
+        print(f"car-assistant: warning: {message}", file=sys.stderr, flush=True)
+    from training.run import VARIANTS, train_variants  # seconds of torch: after the YAML's news
 
     variants = list(VARIANTS) if args.variant == "all" else [args.variant]
     overrides = {
@@ -139,6 +141,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"out-of-scope rejection:       {_percent(result['oos_rejection'])}  of {counts['out_of_scope']}")
     print(f"slot exact-match (given):     {_percent(result['slot_exact_match'])}  of {counts['with_slots']}")
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from assistant.check import CheckOptions, report_line, run_checks
+
+    results = run_checks(CheckOptions(intents=args.intents))
+    for result in results:
+        print(report_line(result))
+    return 1 if any(result.level == "error" for result in results) else 0
 
 
 def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
@@ -304,6 +315,12 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--silence-ms", type=int, default=300, help="silence that ends an utterance")
     _add_runtime_options(listen)
     listen.set_defaults(handler=cmd_listen)
+
+    check = commands.add_parser("check", help="check the intents YAML: errors and warnings, one line each")
+    check.add_argument(
+        "--intents", type=Path, default=DEFAULT_INTENTS, help="intents YAML (default: %(default)s)"
+    )
+    check.set_defaults(handler=cmd_check)
 
     devices = commands.add_parser("devices", help="list audio input devices")
     devices.set_defaults(handler=cmd_devices)
