@@ -123,6 +123,14 @@ def test_a_command_over_car_noise_still_ends(spoken_wav, wav_file):
     assert len(replay(wav_file(noise))) == 1
 
 
+def test_a_burst_shorter_than_the_minimum_speech_is_dropped(spoken_wav):
+    path = spoken_wav("stop")
+    [word] = replay(path)
+    heard_ms = round(word.duration_s * 1000)  # pre-roll and tail included: more than the voiced part
+    assert replay(path, EndpointerOptions(min_speech_ms=heard_ms)) == []
+    assert len(replay(path, EndpointerOptions(min_speech_ms=round(FRAME_S * 1000)))) == 1
+
+
 def test_long_speech_is_cut_at_the_maximum_length(spoken_wav, wav_file):
     sentence = load_wav(spoken_wav("navigate to the nearest gas station and then play my road trip playlist"))
     path = wav_file(np.concatenate([sentence] * 4))
