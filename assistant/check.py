@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from assistant.intents import DEFAULT_INTENTS, IntentsError, load_intents, warnings
+from assistant.intents import DEFAULT_INTENTS, IntentsError, find_warnings, load_intents
 
 Level = Literal["ok", "warning", "error"]
 
@@ -35,7 +35,7 @@ def check_intents(options: CheckOptions) -> list[CheckResult]:
         library = load_intents(options.intents)
     except IntentsError as error:
         return [CheckResult("error", str(error))]
-    found = [CheckResult("warning", message) for message in warnings(library)]
+    found = [CheckResult("warning", message) for message in find_warnings(library)]
     summary = f"{library.path}: {len(library.intents)} intents and {len(library.out_of_scope)} out-of-scope templates load"
     return [CheckResult("ok", summary), *found]
 

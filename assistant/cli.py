@@ -11,7 +11,7 @@ from pathlib import Path
 # Whisper (CTranslate2) and torch each keep an OpenMP pool; spinning pools on 2 cores starve each other.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from assistant.intents import DEFAULT_INTENTS, IntentsError, load_intents, warnings
+from assistant.intents import DEFAULT_INTENTS, IntentsError, find_warnings, load_intents
 from assistant.limits import TextError, check_command
 from assistant.nlu import DEFAULT_MODEL_DIR, NluError, NluOptions
 
@@ -62,7 +62,7 @@ def load_understander(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    for message in warnings(load_intents(args.intents)):  # a file that loads may still contradict itself
+    for message in find_warnings(load_intents(args.intents)):  # a file that loads may still contradict itself
         print(f"car-assistant: warning: {message}", file=sys.stderr, flush=True)
     from training.run import VARIANTS, train_variants  # seconds of torch: after the YAML's news
 

@@ -40,7 +40,7 @@ MIN_WORDINGS = 20
 """Fewer wordings than this and an intent may get no validation or test sentences: the dataset
 splits by wording (the text with each slot left as a slot), about 15 % of wordings to each."""
 MAX_SENTENCES_CHECKED = 2000
-"""How many sentences of one out-of-scope template :func:`warnings` puts to the intents' templates."""
+"""How many sentences of one out-of-scope template :func:`find_warnings` puts to the intents' templates."""
 
 
 class IntentsError(ValueError):
@@ -152,7 +152,7 @@ def expand_phrases(expression: Expression) -> tuple[str, ...]:
     return tuple(text for text in texts if text)
 
 
-def warnings(library: IntentLibrary) -> list[str]:
+def find_warnings(library: IntentLibrary) -> list[str]:
     """What a valid file may still get wrong, one ``file:line: ...`` line each.
 
     An out-of-scope sentence an intent's template also says (hassil's recognizer decides, so the

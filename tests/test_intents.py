@@ -9,7 +9,7 @@ import types
 import pytest
 
 from assistant.cli import main
-from assistant.intents import MIN_WORDINGS, OUT_OF_SCOPE, IntentsError, load_intents, warnings
+from assistant.intents import MIN_WORDINGS, OUT_OF_SCOPE, IntentsError, find_warnings, load_intents
 
 VALID = """\
 language: en
@@ -153,7 +153,7 @@ out_of_scope:
 def test_an_out_of_scope_sentence_an_intent_also_says_is_a_warning_naming_both_places(tmp_path):
     library = load_intents(write(tmp_path, CONTRADICTING))
     path = tmp_path / "intents.yaml"
-    found = [message for message in warnings(library) if "out-of-scope" in message]
+    found = [message for message in find_warnings(library) if "out-of-scope" in message]
     assert found == [
         f"{path}:18: out-of-scope 'turn on the brights' is also said by intent 'lights' at {path}:7 "
         "('(turn|switch) {state} [the] {light}'); the model is taught both: remove one"
@@ -162,11 +162,11 @@ def test_an_out_of_scope_sentence_an_intent_also_says_is_a_warning_naming_both_p
 
 def test_a_file_that_does_not_contradict_itself_has_no_such_warning(tmp_path):
     text = CONTRADICTING.replace("(brights|radio)", "radio")
-    assert not [m for m in warnings(load_intents(write(tmp_path, text))) if "out-of-scope" in m]
+    assert not [m for m in find_warnings(load_intents(write(tmp_path, text))) if "out-of-scope" in m]
 
 
 def test_an_intent_with_too_few_wordings_is_a_warning(tmp_path):
-    few = warnings(load_intents(write(tmp_path, VALID)))
+    few = find_warnings(load_intents(write(tmp_path, VALID)))
     assert few == [
         f"{tmp_path / 'intents.yaml'}:7: intent 'lights' has only 4 wordings; the validation and test splits "
         f"are drawn by wording and may get none of it: add templates or alternatives (at least {MIN_WORDINGS} wordings)"
@@ -175,7 +175,7 @@ def test_an_intent_with_too_few_wordings_is_a_warning(tmp_path):
         '"(turn|switch) {state} [the] {light}"',
         '"(turn|switch|put|flip|set) {state} [the|my|our|those] {light}"',
     )
-    assert warnings(load_intents(write(tmp_path, many))) == []
+    assert find_warnings(load_intents(write(tmp_path, many))) == []
 
 
 def test_check_reports_warnings_one_line_each_and_fails_only_on_errors(tmp_path, capsys):
