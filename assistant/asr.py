@@ -147,6 +147,10 @@ def token_cap(seconds: float) -> int:
     return min(MAX_NEW_TOKENS, 12 + round(TOKENS_PER_SECOND * seconds))
 
 
+LONG_RUN_WORDS = 5
+"""A run this long said twice in a row is a loop; a shorter one needs three copies ('call mom, mom' is speech)."""
+
+
 def collapse_repeats(text: str) -> str:
     """'Lights on, lights on, lights' → 'Lights on': Whisper's repetition loop, undone.
 
@@ -155,24 +159,26 @@ def collapse_repeats(text: str) -> str:
     """
     words = text.split()
     bare = [w.strip(",.!?").lower() for w in words]
-    for period in range(1, len(words) // 2 + 1):
-        if all(
-            bare[i] == bare[i % period] or (i == len(words) - 1 and bare[i % period].startswith(bare[i]))
-            for i in range(len(words))
-        ):
-            return " ".join(words[:period]).rstrip(",")
-    return " ".join(words[: _end_of_trailing_loop(bare)]).rstrip(",")
+    return " ".join(words[: _end_of_first_copy(bare)]).rstrip(",")
 
 
-def _end_of_trailing_loop(bare: list[str], min_copies: int = 3, max_period: int = 4) -> int:
-    """How many words to keep: all of them, or up to the first copy of a run repeated at the end."""
-    for period in range(1, max_period + 1):
-        copies = 1
-        while (
-            len(bare) >= (copies + 1) * period
-            and bare[-(copies + 1) * period : -copies * period] == bare[-period:]
-        ):
-            copies += 1
-        if copies >= min_copies:
-            return len(bare) - (copies - 1) * period
+def _end_of_first_copy(bare: list[str]) -> int:
+    """How many words to keep: all, or up to the end of the first copy of the shortest run that loops.
+
+    A run loops when it repeats from some word to the end of the text, the last copy possibly cut
+    (even mid-word): twice when it is the whole text or :data:`LONG_RUN_WORDS` long, else three times.
+    """
+    for period in range(1, len(bare) // 2 + 1):
+        start = len(bare) - period
+        while start > 0 and _repeats(bare, start - 1 + period, period):
+            start -= 1
+        copies = (len(bare) - start) // period
+        if copies >= (2 if start == 0 or period >= LONG_RUN_WORDS else 3):
+            return start + period
     return len(bare)
+
+
+def _repeats(bare: list[str], index: int, period: int) -> bool:
+    """Word ``index`` says what the word a period earlier said (the last word may be cut short)."""
+    earlier = bare[index - period]
+    return bare[index] == earlier or (index == len(bare) - 1 and earlier.startswith(bare[index]))

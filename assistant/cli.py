@@ -14,7 +14,8 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from assistant.classifier import VARIANTS, ModelError
-from assistant.intents import DEFAULT_INTENTS, IntentsError, load_intents
+from assistant.intents import DEFAULT_INTENTS, IntentsError, find_warnings, load_intents
+from assistant.limits import TextError, check_command
 from assistant.nlu import DEFAULT_MODEL_DIR, NluOptions
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +32,7 @@ def _error_types() -> tuple[type[BaseException], ...]:
     return (
         IntentsError,
         ModelError,
+        TextError,
         JsonlError,
         ChatterError,
         ConfigError,
@@ -65,7 +67,9 @@ def load_understander(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from training.dataset import DatasetConfig
+    for message in find_warnings(load_intents(args.intents)):  # a file that loads may still contradict itself
+        print(f"car-assistant: warning: {message}", file=sys.stderr, flush=True)
+    from training.dataset import DatasetConfig  # seconds of torch: after the YAML's news
     from training.finetune import TrainConfig
     from training.run import train_variants
 
@@ -113,10 +117,20 @@ def _given(args: argparse.Namespace, config_class: type, **always) -> dict:
     return {key: value for key, value in given.items() if value is not None} | always
 
 
+def _checked(texts: list[str]) -> list[str]:
+    """Command-line texts, each checked as a command; the error names which argument."""
+    for number, text in enumerate(texts, start=1):
+        try:
+            check_command(text)
+        except TextError as error:
+            raise TextError(f"TEXT argument {number}: {error}") from None
+    return list(texts)
+
+
 def cmd_classify(args: argparse.Namespace) -> int:
     from training.evaluate import read_jsonl
 
-    texts = list(args.text) + ([row.text for row in read_jsonl(args.jsonl)] if args.jsonl else [])
+    texts = _checked(args.text) + ([row.text for row in read_jsonl(args.jsonl)] if args.jsonl else [])
     if not texts:
         raise SystemExit("car-assistant classify: give TEXT arguments or --jsonl FILE")
     understander = load_understander(args)
@@ -152,6 +166,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from assistant.check import CheckOptions, report_line, run_checks
+
+    results = run_checks(CheckOptions(intents=args.intents))
+    for result in results:
+        print(report_line(result))
+    return 1 if any(result.level == "error" for result in results) else 0
+
+
 def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
     _add_model_options(parser)
     parser.add_argument("--whisper", help="faster-whisper model folder or name (default: bundled tiny.en)")
@@ -179,8 +202,9 @@ def _print_event(event) -> None:
 def cmd_say(args: argparse.Namespace) -> int:
     from assistant.pipeline import Assistant
 
+    texts = _checked(args.text)  # before seconds of model loading
     assistant = Assistant.from_config(_assistant_config(args), with_speech=False)
-    for text in args.text:
+    for text in texts:
         _print_event(assistant.handle_text(text))
     return 0
 
@@ -302,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--silence-ms", type=int, default=300, help="silence that ends an utterance")
     _add_runtime_options(listen)
     listen.set_defaults(handler=cmd_listen)
+
+    check = commands.add_parser("check", help="check the intents YAML: errors and warnings, one line each")
+    check.add_argument(
+        "--intents", type=Path, default=DEFAULT_INTENTS, help="intents YAML (default: %(default)s)"
+    )
+    check.set_defaults(handler=cmd_check)
 
     devices = commands.add_parser("devices", help="list audio input devices")
     devices.set_defaults(handler=cmd_devices)

@@ -9,13 +9,16 @@ trained model to the YAML it was trained on.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from hassil import recognize_all
 from hassil.expression import (
     Alternative,
     Expression,
@@ -30,8 +33,15 @@ from hassil.intents import SlotList as HassilSlotList
 from hassil.parse_expression import parse_sentence
 from hassil.sample import sample_expression
 
+from assistant.limits import TextError, read_text
+
 OUT_OF_SCOPE = "out_of_scope"
 DEFAULT_INTENTS = Path(__file__).resolve().parent.parent / "intents" / "driver.yaml"
+MIN_WORDINGS = 20
+"""Fewer wordings than this and an intent may get no validation or test sentences: the dataset
+splits by wording (the text with each slot left as a slot), about 15 % of wordings to each."""
+MAX_SENTENCES_CHECKED = 2000
+"""How many sentences of one out-of-scope template :func:`find_warnings` puts to the intents' templates."""
 
 
 def normalize(text: str) -> str:
@@ -163,13 +173,72 @@ def expand_phrases(expression: Expression) -> tuple[str, ...]:
     return tuple(text for text in texts if text)
 
 
+def find_warnings(library: IntentLibrary) -> list[str]:
+    """What a valid file may still get wrong, one ``file:line: ...`` line each.
+
+    An out-of-scope sentence an intent's template also says (hassil's recognizer decides, so the
+    template syntax means exactly what it means at run time), and an intent with fewer than
+    :data:`MIN_WORDINGS` wordings.
+    """
+    return [*_contradictions(library), *_few_wordings(library)]
+
+
+def _contradictions(library: IntentLibrary) -> Iterator[str]:
+    intents = to_hassil(library)
+    slot_lists = {name: _hassil_list(slot_list) for name, slot_list in library.lists.items()}
+    where = {
+        (name, template.text): template
+        for name, intent in library.intents.items()
+        for template in intent.templates
+    }
+    for oos in library.out_of_scope:
+        sentences = dict.fromkeys(sample_expression(oos.sentence.expression, slot_lists, library.rules))
+        reported: set[tuple[str, str]] = set()
+        for sentence in itertools.islice(sentences, MAX_SENTENCES_CHECKED):
+            for match in recognize_all(sentence, intents):
+                key = (match.intent.name, match.intent_sentence.text if match.intent_sentence else "")
+                template = where.get(key)
+                if template is None or key in reported:
+                    continue
+                reported.add(key)
+                yield (
+                    f"{library.path}:{oos.line}: out-of-scope '{sentence}' is also said by intent "
+                    f"'{key[0]}' at {library.path}:{template.line} ('{template.text}'); "
+                    "the model is taught both: remove one"
+                )
+
+
+def _few_wordings(library: IntentLibrary) -> Iterator[str]:
+    for name, intent in library.intents.items():
+        count = _count_wordings(intent, library.rules, up_to=MIN_WORDINGS)
+        if count < MIN_WORDINGS:
+            yield (
+                f"{library.path}:{intent.templates[0].line}: intent '{name}' has only {count} wording"
+                f"{'s' if count != 1 else ''}; the validation and test splits are drawn by wording and may "
+                f"get none of it: add templates or alternatives (at least {MIN_WORDINGS} wordings)"
+            )
+
+
+def _count_wordings(intent: Intent, rules: dict[str, Sentence], up_to: int) -> int:
+    """How many ways the templates say the intent with each slot left as a slot, counted up to ``up_to``."""
+    wordings: set[str] = set()
+    for template in intent.templates:
+        for text in sample_expression(template.sentence.expression, None, rules, expand_lists=False):
+            wordings.add(" ".join(text.lower().split()))
+            if len(wordings) >= up_to:
+                return len(wordings)
+    return len(wordings)
+
+
 def load_intents(path: str | Path = DEFAULT_INTENTS) -> IntentLibrary:
     """Read and validate an intents file; raise :class:`IntentsError` naming the file and line."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except OSError as error:
         raise IntentsError(f"{path}: cannot read the intents file ({error.strerror})") from None
+    except TextError as error:
+        raise IntentsError(str(error)) from None
     document = _parse_yaml(path, text)
     return _Builder(path, document).build(_fingerprint(document))
 

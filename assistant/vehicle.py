@@ -65,6 +65,8 @@ class Media:
     source: str = "music"
     index: int = 0
     volume: int = 40
+    genre: str | None = None
+    """The music genre asked for ('jazz'); None for any music, and always for the radio."""
 
     @property
     def track(self) -> str:
@@ -197,7 +199,15 @@ def _with_climate(state: VehicleState, **changes: float | int | bool) -> Vehicle
 
 
 def _set_temperature(state: VehicleState, value: float) -> Result:
-    """Set the target; numbers from FAHRENHEIT_FROM up are °F; the car's range is enforced."""
+    """Set the target; numbers from FAHRENHEIT_FROM up are °F, clamped to the car's range.
+
+    A number below zero is no setting a driver means (in either scale): it is refused, not clamped.
+    """
+    if value < 0:
+        return _refuse(
+            state,
+            f"{value:g} degrees is out of range; the cabin goes from {MIN_TEMP_C:g} to {MAX_TEMP_C:g} °C.",
+        )
     fahrenheit = value >= FAHRENHEIT_FROM
     wanted = round(((value - 32) * 5 / 9 if fahrenheit else value) * 2) / 2
     target = min(max(wanted, MIN_TEMP_C), MAX_TEMP_C)
@@ -268,14 +278,22 @@ MEDIA_ACTIONS = ("play", "pause", "next", "previous", "volume_up", "volume_down"
 
 
 def _control_media(state: VehicleState, slots: Slots, now: float | None) -> Result:
-    """Play, pause, skip through the source's playlist, or step the volume; a source alone plays it."""
+    """Play, pause, skip through the source's playlist, or step the volume; a source alone plays it.
+
+    A genre ('play some jazz') is music: it switches the radio off and starts that genre's first track.
+    """
     source = _choice(slots, "source", tuple(PLAYLISTS))
-    action = _choice(slots, "action", MEDIA_ACTIONS) or ("play" if source else None)
+    genre = (_text(slots, "genre") or "").lower() or None
+    action = _choice(slots, "action", MEDIA_ACTIONS) or ("play" if source or genre else None)
     if action is None:
         return _refuse(state, "What should the media do? Try 'play music' or 'next track'.")
     media = state.media
+    if genre is not None and source is None:
+        source = "music"
     if source is not None and source != media.source:
-        media = replace(media, source=source, index=0)
+        media = replace(media, source=source, index=0, genre=None)
+    if genre is not None and media.source == "music" and genre != media.genre:
+        media = replace(media, genre=genre, index=0)
     if action == "pause":
         if not media.playing:
             return _refuse(state, "Nothing is playing.")
@@ -289,7 +307,8 @@ def _control_media(state: VehicleState, slots: Slots, now: float | None) -> Resu
         return _done(replace(state, media=replace(media, volume=volume)), f"Volume {volume}.")
     skip = {"play": 0, "next": 1, "previous": -1}[action]
     media = replace(media, playing=True, index=(media.index + skip) % len(PLAYLISTS[media.source]))
-    return _done(replace(state, media=media), f"Playing {media.track}.")
+    what = f"{media.genre}: {media.track}" if media.genre else media.track
+    return _done(replace(state, media=media), f"Playing {what}.")
 
 
 def _control_phone(state: VehicleState, slots: Slots, now: float | None) -> Result:
@@ -320,24 +339,46 @@ SIDE_WINDOWS = ("driver", "passenger", "rear_left", "rear_right")
 
 
 def _move_window(state: VehicleState, slots: Slots, now: float | None) -> Result:
-    """Open (fully or by ``amount`` percent) or close; 'all' opens the side windows only."""
+    """Open or close one window, the side windows ('all') or the sunroof, fully or by ``amount`` percent.
+
+    Opening by an amount opens *to* it ('open it halfway': 50 % open). Closing by an amount moves
+    toward closed by that share of the full travel ('close it halfway' from fully open: 50 % open;
+    from 30 % open: closed). 'all' opens the side windows only, and closes the sunroof too. Above
+    SUNROOF_MAX_SPEED_KMH the sunroof may close but never open further.
+    """
     window = _choice(slots, "window", (*SIDE_WINDOWS, "all", "sunroof")) or "driver"
     opening = (_choice(slots, "state", ("open", "closed")) or "open") == "open"
     amount = _number(slots, "amount")
     if amount is not None and not 1 <= amount <= 100:
         raise _SlotError("Windows open from 1 to 100 percent.")
-    if opening and window == "sunroof" and state.speed_kmh > SUNROOF_MAX_SPEED_KMH:
-        return _refuse(state, f"Sunroof stays closed above {SUNROOF_MAX_SPEED_KMH} km/h.")
-    percent = (round(amount) if amount is not None else 100) if opening else 0
     if window == "all":
         names = SIDE_WINDOWS if opening else (*SIDE_WINDOWS, "sunroof")
         label = "All side windows" if opening else "All windows and the sunroof"
     else:
         names = (window,)
         label = "Sunroof" if window == "sunroof" else f"{window.replace('_', ' ').capitalize()} window"
-    windows = replace(state.windows, **dict.fromkeys(names, percent))
-    how = ("open" if percent == 100 else f"open to {percent}%") if opening else "closed"
-    return _done(replace(state, windows=windows), f"{label} {how}.")
+    before = {name: getattr(state.windows, name) for name in names}
+    if opening:
+        after = dict.fromkeys(names, round(amount) if amount is not None else 100)
+    else:
+        after = {name: max(now_open - round(amount or 100), 0) for name, now_open in before.items()}
+    if (
+        "sunroof" in names
+        and after["sunroof"] > before["sunroof"]
+        and state.speed_kmh > SUNROOF_MAX_SPEED_KMH
+    ):
+        where = f"{before['sunroof']}% open" if before["sunroof"] else "closed"
+        return _refuse(state, f"Sunroof stays {where} above {SUNROOF_MAX_SPEED_KMH} km/h.")
+    windows = replace(state.windows, **after)
+    return _done(replace(state, windows=windows), f"{label} {_how_open(set(after.values()))}.")
+
+
+def _how_open(percents: set[int]) -> str:
+    """'open', 'closed' or 'open to 30%' when all agree; else 'partly closed'."""
+    if len(percents) > 1:
+        return "partly closed"
+    (percent,) = percents
+    return {0: "closed", 100: "open"}.get(percent, f"open to {percent}%")
 
 
 Handler = Callable[[VehicleState, Slots, float | None], Result]

@@ -71,7 +71,9 @@ def test_no_wording_is_shared_between_splits(splits):
 
 def test_same_seed_same_dataset_other_seed_other_dataset(library, splits):
     assert build_dataset(library, DatasetConfig(per_intent=200, seed=7, chatter=0)) == splits
-    assert build_dataset(library, DatasetConfig(per_intent=200, seed=8, chatter=0))["train"] != splits["train"]
+    assert (
+        build_dataset(library, DatasetConfig(per_intent=200, seed=8, chatter=0))["train"] != splits["train"]
+    )
 
 
 def test_sentences_come_typed_and_as_whisper_transcripts(splits):
@@ -157,7 +159,9 @@ def test_the_tagged_words_say_the_slot_value(splits, library):
         assert set(spans) == set(example.slots), example
         for slot, value in example.slots.items():
             said = TaggedSpan(slot, tuple(spans[slot].split()), 0, 1.0)
-            assert resolver.resolve(example.intent, said) == (value.lower() if isinstance(value, str) else value)
+            assert resolver.resolve(example.intent, said) == (
+                value.lower() if isinstance(value, str) else value
+            )
 
 
 def test_a_dropped_first_word_moves_the_begin_tag(library):
@@ -184,7 +188,10 @@ def test_a_dropped_first_word_moves_the_begin_tag(library):
     assert tags == ("B-destination", "O")
 
 
-@pytest.mark.parametrize(("options", "problem"), [({"per_intent": 0}, "per_intent must be at least"), ({"chatter": -1}, "chatter must be 0 or more")])
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [({"per_intent": 0}, "--per-intent must be at least"), ({"chatter": -1}, "--chatter must be 0 or more")],
+)
 def test_nonsense_dataset_options_are_refused(options, problem):
     with pytest.raises(ValueError, match=problem):
         DatasetConfig(**options)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
+import types
 
 import pytest
 
-from assistant.intents import OUT_OF_SCOPE, IntentsError, load_intents
+from assistant.cli import main
+from assistant.intents import MIN_WORDINGS, OUT_OF_SCOPE, IntentsError, find_warnings, load_intents
 
 VALID = """\
 language: en
@@ -114,3 +117,90 @@ def test_reserved_name_and_bad_default(tmp_path):
 def test_range_list_must_not_be_empty(tmp_path):
     text = VALID.replace('  state:\n    values: ["on", "off"]', "  state:\n    range: {from: 30, to: 16}")
     assert "is empty" in error_for(tmp_path, text)
+
+
+def test_a_byte_that_is_not_utf8_is_named_with_its_line(tmp_path):
+    path = tmp_path / "intents.yaml"
+    data = VALID.encode()
+    at = data.index(b"full beam")
+    path.write_bytes(data[:at] + b"\xff" + data[at:])
+    with pytest.raises(IntentsError) as caught:
+        load_intents(path)
+    assert str(caught.value) == f"{path}:11: not valid UTF-8 (byte {at})"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_byte_order_mark_is_honoured(tmp_path, encoding):
+    text = VALID.replace("full beam", "full beam|plein phare")
+    marked = tmp_path / "marked.yaml"
+    marked.write_bytes(text.encode(encoding))
+    library = load_intents(marked)
+    assert "plein phare" in library.lists["light"].values[0].phrases
+    assert library.fingerprint == load_intents(write(tmp_path, text)).fingerprint
+
+
+CONTRADICTING = (
+    VALID
+    + """\
+out_of_scope:
+  sentences:
+    - "tell me a joke"
+    - "(turn|switch) on the (brights|radio)"
+"""
+)
+
+
+def test_an_out_of_scope_sentence_an_intent_also_says_is_a_warning_naming_both_places(tmp_path):
+    library = load_intents(write(tmp_path, CONTRADICTING))
+    path = tmp_path / "intents.yaml"
+    found = [message for message in find_warnings(library) if "out-of-scope" in message]
+    assert found == [
+        f"{path}:18: out-of-scope 'turn on the brights' is also said by intent 'lights' at {path}:7 "
+        "('(turn|switch) {state} [the] {light}'); the model is taught both: remove one"
+    ]
+
+
+def test_a_file_that_does_not_contradict_itself_has_no_such_warning(tmp_path):
+    text = CONTRADICTING.replace("(brights|radio)", "radio")
+    assert not [m for m in find_warnings(load_intents(write(tmp_path, text))) if "out-of-scope" in m]
+
+
+def test_an_intent_with_too_few_wordings_is_a_warning(tmp_path):
+    few = find_warnings(load_intents(write(tmp_path, VALID)))
+    assert few == [
+        f"{tmp_path / 'intents.yaml'}:7: intent 'lights' has only 4 wordings; the validation and test splits "
+        f"are drawn by wording and may get none of it: add templates or alternatives (at least {MIN_WORDINGS} wordings)"
+    ]
+    many = VALID.replace(
+        '"(turn|switch) {state} [the] {light}"',
+        '"(turn|switch|put|flip|set) {state} [the|my|our|those] {light}"',
+    )
+    assert find_warnings(load_intents(write(tmp_path, many))) == []
+
+
+def test_check_reports_warnings_one_line_each_and_fails_only_on_errors(tmp_path, capsys):
+    path = write(tmp_path, CONTRADICTING)
+    assert main(["check", "--intents", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["ok", "warning", "warning"]
+    assert f"{path}:18: out-of-scope 'turn on the brights'" in lines[1] and "has only 4 wordings" in lines[2]
+
+    broken = write(tmp_path, VALID.replace("[the] {light}", "[the {light}"))
+    assert main(["check", "--intents", str(broken)]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"error    {broken}:7: unbalanced brackets")
+
+
+def test_train_says_the_warnings_before_training(tmp_path, capsys, monkeypatch):
+    calls = []
+    trainer = types.SimpleNamespace(
+        VARIANTS=("bert", "qlora"),
+        train_variants=lambda *args, **kwargs: calls.append(capsys.readouterr().err),
+    )
+    monkeypatch.setitem(sys.modules, "training.run", trainer)  # stands in for minutes of training
+    path = write(tmp_path, CONTRADICTING)
+    assert main(["train", "--intents", str(path), "--out", str(tmp_path / "models")]) == 0
+    (said_before_training,) = calls
+    lines = said_before_training.splitlines()
+    assert len(lines) == 2 and all(line.startswith(f"car-assistant: warning: {path}:") for line in lines)
+    assert "out-of-scope 'turn on the brights'" in lines[0]

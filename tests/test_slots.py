@@ -81,9 +81,18 @@ def test_without_a_template_the_spans_give_the_slots_and_the_least_sure_confiden
 
 def test_tags_become_spans_with_their_least_sure_word():
     words = ["take", "me", "to", "san", "francisco", "airport", "now"]
-    tags = [("O", 0.99), ("O", 0.99), ("O", 0.98), ("B-destination", 0.9), ("I-destination", 0.7),
-            ("I-destination", 0.8), ("O", 0.99)]
-    assert spans_from_tags(words, tags) == (TaggedSpan("destination", ("san", "francisco", "airport"), 3, 0.7),)
+    tags = [
+        ("O", 0.99),
+        ("O", 0.99),
+        ("O", 0.98),
+        ("B-destination", 0.9),
+        ("I-destination", 0.7),
+        ("I-destination", 0.8),
+        ("O", 0.99),
+    ]
+    assert spans_from_tags(words, tags) == (
+        TaggedSpan("destination", ("san", "francisco", "airport"), 3, 0.7),
+    )
 
 
 def test_an_inside_tag_without_its_begin_starts_a_span_and_another_slot_ends_one():

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from assistant.audio import AudioError
 from assistant.events import Event
@@ -23,6 +24,7 @@ from assistant.pipeline import MODELS_DIR, Assistant, AssistantConfig
 from assistant.tui.app import CarDashboard
 from assistant.tui.car import LARGE, SMALL, CarDiagram
 from assistant.tui.conversation import Exchange
+from assistant.tui.draw import SHOWN_CHARS
 from assistant.tui.header import Notice, StatusBar
 from assistant.vehicle import Climate, Lights, Media, Navigation, Phone, VehicleState, Windows
 
@@ -266,6 +268,52 @@ def test_slash_on_the_empty_box_is_the_type_key_not_text() -> None:
             assert box.value == "on/"
             await pilot.press("escape", "slash")
             assert box.has_focus
+
+    run(scenario)
+
+
+def scripted_dashboard() -> CarDashboard:
+    return CarDashboard(
+        AssistantConfig(),
+        assistant_factory=lambda config: ScriptedAssistant(),
+        audio_factory=no_microphone,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("open the window " * 40, "639 characters long"), ("call\x07 mom\x1b[31m red", "control character")],
+    ids=["too-long", "control-characters"],
+)
+def test_typed_text_that_is_no_command_is_refused_in_one_note(text: str, words: str) -> None:
+    async def scenario() -> None:
+        app = scripted_dashboard()
+        notes: list[str] = []
+        app.notify = lambda message, **kwargs: notes.append(message)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.nlu_status == "ready", what="the scripted classifier")
+            app.query_one("#command", Input).value = text
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+
+            assert len(notes) == 1 and words in notes[0] and "\n" not in notes[0], notes
+            assert last_event(app) is None and app.vehicle.state == VehicleState()
+
+    run(scenario)
+
+
+def test_a_long_command_is_shortened_in_the_history_and_conversation() -> None:
+    async def scenario() -> None:
+        app = scripted_dashboard()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.nlu_status == "ready", what="the scripted classifier")
+            long_command = "turn on the high beams " * 20
+            app.query_one("#command", Input).value = long_command
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: last_event(app) is not None, what="the scripted event")
+
+            for shown in (rendered(app.query_one("#history Static")), rendered(app.query_one(Exchange))):
+                assert "…" in shown and shown.count("high beams") <= SHOWN_CHARS // len("high beams ")
 
     run(scenario)
 

@@ -148,7 +148,8 @@ def test_seventy_fahrenheit_message():
     [
         (35, MAX_TEMP_C, "30 °C is the warmest setting; set to 30 °C."),
         (10, MIN_TEMP_C, "16 °C is the coolest setting; set to 16 °C."),
-        (-5, MIN_TEMP_C, "16 °C is the coolest setting; set to 16 °C."),
+        (44, MAX_TEMP_C, "30 °C is the warmest setting; set to 30 °C."),
+        (45, MIN_TEMP_C, "16 °C is the coolest setting; set to 16 °C instead of 45 °F."),
         (95, MAX_TEMP_C, "30 °C is the warmest setting; set to 30 °C instead of 95 °F."),
         (50, MIN_TEMP_C, "16 °C is the coolest setting; set to 16 °C instead of 50 °F."),
     ],
@@ -157,6 +158,13 @@ def test_temperature_clamped_both_ends_in_c_and_f(value, target, message):
     state, outcome = run("adjust_climate", {"temperature": value})
     assert state.climate.target_c == target
     assert outcome == Outcome(True, message)
+
+
+@pytest.mark.parametrize("value", [-5, -0.5, "-30"])
+def test_a_temperature_below_zero_is_refused_not_clamped(value):
+    state, outcome = run("adjust_climate", {"temperature": value})
+    assert state == BASE and not outcome.done
+    assert outcome.message == f"{float(value):g} degrees is out of range; the cabin goes from 16 to 30 °C."
 
 
 def test_exact_limits_are_not_clamped():
@@ -265,6 +273,27 @@ def test_source_switches_to_radio():
     assert outcome.message == f"Playing {PLAYLISTS['radio'][0]}."
 
 
+def test_changing_the_source_starts_its_first_track():
+    third_song = replace(BASE, media=Media(playing=True, index=2))
+    state, outcome = run("control_media", {"source": "radio"}, state=third_song)
+    assert (
+        state.media.track == PLAYLISTS["radio"][0] and outcome.message == f"Playing {PLAYLISTS['radio'][0]}."
+    )
+
+
+def test_a_genre_is_played_remembered_and_said():
+    on_the_radio = replace(BASE, media=Media(source="radio", index=1))
+    state, outcome = run("control_media", {"action": "play", "genre": "Jazz"}, state=on_the_radio)
+    assert state.media == Media(playing=True, source="music", index=0, genre="jazz")
+    assert outcome == Outcome(True, f"Playing jazz: {PLAYLISTS['music'][0]}.")
+    state, outcome = run("control_media", {"action": "next"}, state=state)
+    assert state.media.genre == "jazz" and outcome.message == f"Playing jazz: {PLAYLISTS['music'][1]}."
+    state, _ = run("control_media", {"genre": "pop"}, state=state)
+    assert state.media.genre == "pop" and state.media.index == 0 and state.media.playing
+    state, _ = run("control_media", {"source": "radio"}, state=state)
+    assert state.media.genre is None
+
+
 @pytest.mark.parametrize(
     ("volume", "action", "expected", "done"),
     [
@@ -354,6 +383,39 @@ def test_window_open_by_amount_then_close():
     assert state.windows == Windows() and outcome.message == "Rear left window closed."
 
 
+@pytest.mark.parametrize(
+    ("start", "amount", "left", "message"),
+    [
+        (100, 50, 50, "Sunroof open to 50%."),
+        (100, 25, 75, "Sunroof open to 75%."),
+        (60, 50, 10, "Sunroof open to 10%."),
+        (30, 50, 0, "Sunroof closed."),
+        (100, 100, 0, "Sunroof closed."),
+    ],
+)
+def test_closing_by_an_amount_moves_toward_closed_by_that_share(start, amount, left, message):
+    state, outcome = run(
+        "move_window",
+        {"window": "sunroof", "state": "closed", "amount": amount},
+        state=replace(BASE, windows=Windows(sunroof=start)),
+    )
+    assert state.windows == Windows(sunroof=left) and outcome == Outcome(True, message)
+
+
+def test_an_amount_opens_only_the_window_named_only_that_far():
+    state, outcome = run("move_window", {"window": "passenger", "state": "open", "amount": 25})
+    assert state.windows == Windows(passenger=25) and outcome.message == "Passenger window open to 25%."
+    state, outcome = run("move_window", {"window": "all", "amount": 25})
+    assert state.windows == Windows(25, 25, 25, 25, 0) and outcome.message == "All side windows open to 25%."
+
+
+def test_closing_all_by_an_amount_keeps_each_windows_own_position():
+    start = replace(BASE, windows=Windows(100, 100, 30, 0, 80))
+    state, outcome = run("move_window", {"window": "all", "state": "closed", "amount": 50}, state=start)
+    assert state.windows == Windows(50, 50, 0, 0, 30)
+    assert outcome == Outcome(True, "All windows and the sunroof partly closed.")
+
+
 def test_all_opens_side_windows_but_not_sunroof_and_closes_everything():
     state, outcome = run("move_window", {"window": "all"})
     assert state.windows == Windows(100, 100, 100, 100, 0)
@@ -369,6 +431,17 @@ def test_sunroof_refused_above_speed_limit(speed):
     state, outcome = run("move_window", {"window": "sunroof", "state": "open"}, state=fast)
     assert state == fast and state.windows.sunroof == 0
     assert outcome == Outcome(False, "Sunroof stays closed above 80 km/h.")
+
+
+def test_a_half_open_sunroof_at_speed_is_said_to_stay_half_open():
+    fast_half_open = replace(BASE, speed_kmh=120, windows=Windows(sunroof=50))
+    state, outcome = run("move_window", {"window": "sunroof", "state": "open"}, state=fast_half_open)
+    assert state == fast_half_open
+    assert outcome == Outcome(False, "Sunroof stays 50% open above 80 km/h.")
+    state, outcome = run(
+        "move_window", {"window": "sunroof", "amount": 20}, state=fast_half_open
+    )  # less open is allowed at any speed
+    assert state.windows.sunroof == 20 and outcome.done
 
 
 @pytest.mark.parametrize("speed", [0, 50, SUNROOF_MAX_SPEED_KMH])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.intents import OUT_OF_SCOPE
+from assistant.limits import TextError, check_command, read_text
 
 
 class JsonlError(ValueError):
@@ -21,12 +22,18 @@ class Labelled:
 
 
 def read_jsonl(path: Path, need_labels: bool = False) -> list[Labelled]:
-    """Lines with a "text" field (and "intent"/"slots" when ``need_labels``); other fields ignored."""
+    """Lines with a "text" field (and "intent"/"slots" when ``need_labels``); other fields ignored.
+
+    Raises :class:`JsonlError` naming the file and line for anything it cannot use, and for a file
+    with no lines at all.
+    """
     rows = []
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = read_text(path).split("\n")  # not splitlines(): JSON strings may hold U+2028 and the like
     except OSError as error:
         raise JsonlError(f"{path}: cannot read ({error.strerror})") from None
+    except TextError as error:
+        raise JsonlError(str(error)) from None
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -36,9 +43,18 @@ def read_jsonl(path: Path, need_labels: bool = False) -> list[Labelled]:
             raise JsonlError(f"{path}:{number}: not valid JSON ({error.msg})") from None
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise JsonlError(f'{path}:{number}: expected an object with a "text" string')
+        try:
+            check_command(record["text"])
+        except TextError as error:
+            raise JsonlError(f"{path}:{number}: {error}") from None
         if need_labels and not isinstance(record.get("intent"), str):
             raise JsonlError(f'{path}:{number}: expected an "intent" field to evaluate against')
-        rows.append(Labelled(record["text"], record.get("intent"), record.get("slots") or {}))
+        slots = record.get("slots") or {}
+        if not isinstance(slots, dict):
+            raise JsonlError(f'{path}:{number}: "slots" must be an object of slot names and values')
+        rows.append(Labelled(record["text"], record.get("intent"), slots))
+    if not rows:
+        raise JsonlError(f'{path}: no lines to read: expected one JSON object with a "text" per line')
     return rows
 
 
@@ -64,8 +80,13 @@ def score(examples: list[Labelled], intents: list[str], slots: list[dict]) -> di
     out_of_scope = [i for i, e in enumerate(examples) if e.intent == OUT_OF_SCOPE]
     with_slots = [i for i in in_scope if examples[i].slots]
     misses = [
-        {"text": examples[i].text, "expected": examples[i].intent, "expected_slots": examples[i].slots,
-         "got": intents[i], "got_slots": slots[i]}
+        {
+            "text": examples[i].text,
+            "expected": examples[i].intent,
+            "expected_slots": examples[i].slots,
+            "got": intents[i],
+            "got_slots": slots[i],
+        }
         for i in range(len(examples))
         if not command_correct(examples[i], intents[i], slots[i])
     ]
@@ -73,8 +94,14 @@ def score(examples: list[Labelled], intents: list[str], slots: list[dict]) -> di
         "intent_accuracy": _share(in_scope, lambda i: intents[i] == examples[i].intent),
         "oos_rejection": _share(out_of_scope, lambda i: intents[i] == OUT_OF_SCOPE),
         "slot_exact_match": _share(with_slots, lambda i: command_correct(examples[i], intents[i], slots[i])),
-        "command_accuracy": _share(range(len(examples)), lambda i: command_correct(examples[i], intents[i], slots[i])),
-        "counts": {"in_scope": len(in_scope), "out_of_scope": len(out_of_scope), "with_slots": len(with_slots)},
+        "command_accuracy": _share(
+            range(len(examples)), lambda i: command_correct(examples[i], intents[i], slots[i])
+        ),
+        "counts": {
+            "in_scope": len(in_scope),
+            "out_of_scope": len(out_of_scope),
+            "with_slots": len(with_slots),
+        },
         "misses": misses,
     }
 

@@ -28,6 +28,7 @@ from textual.widgets import Footer, Input
 from textual.worker import get_current_worker
 
 from assistant.events import Event
+from assistant.limits import TextError, check_command
 from assistant.tui import backend
 from assistant.tui.car import LARGE, SMALL, CarDiagram
 from assistant.tui.conversation import CommandInput, Exchange, MicMeter, Pending
@@ -376,6 +377,11 @@ class CarDashboard(App[int], inherit_bindings=False):
         text = event.value.strip()
         event.input.clear()
         if not text:
+            return
+        try:
+            check_command(text)
+        except TextError as error:
+            self.notify(f"Not sent: {error}.", title="Command", severity="error")
             return
         if self.nlu_status == "failed":
             self.notify("No intent model is loaded: see the note at the top.", severity="error")

@@ -11,7 +11,7 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 from assistant.events import Event
-from assistant.tui.draw import bar, level_meter
+from assistant.tui.draw import bar, level_meter, shorten
 
 MUTED = "$foreground-muted"
 LABEL = 8
@@ -81,7 +81,7 @@ class Exchange(Widget):
 
     def _pending(self, pending: Pending) -> Content:
         said = (
-            Content.assemble(_label("Typed"), (f"“{pending.text}”", "bold"))
+            Content.assemble(_label("Typed"), (f"“{shorten(pending.text)}”", "bold"))
             if pending.text
             else _label("Heard")
         )
@@ -90,7 +90,7 @@ class Exchange(Widget):
 
     def _event_lines(self, event: Event) -> list[Content]:
         return [
-            Content.assemble(_label(_said(event)), (f"“{event.transcript}”", "bold")),
+            Content.assemble(_label(_said(event)), (f"“{shorten(event.transcript)}”", "bold")),
             *self._ranking(event),
             Content.assemble(_label("Slots"), self._slots(event)),
             Content.assemble(_label("Result"), self._result(event)),

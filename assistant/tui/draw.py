@@ -5,6 +5,8 @@ from __future__ import annotations
 from textual.content import Content
 
 TRACK = "$panel"
+SHOWN_CHARS = 80
+"""How much of a command's text the panels show, so one long command never covers them."""
 METER_FLOOR_DBFS = -60.0
 
 
@@ -43,3 +45,8 @@ def call_clock(seconds: float) -> str:
 def on_off(on: bool, label: str) -> Content:
     """A telltale: a lit dot and the label when on, a hollow one when off."""
     return Content.assemble(("● " if on else "○ ", "$success" if on else "$foreground-muted"), label)
+
+
+def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, the cut marked with '…'."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -7,6 +7,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from assistant.events import Event
+from assistant.tui.draw import shorten
 
 MAX_ENTRIES = 200
 MUTED = "$foreground-muted"
@@ -22,7 +23,7 @@ def history_line(number: int, event: Event) -> Content:
     return Content.assemble(
         (f"{number:>3} ", MUTED),
         mark,
-        (f" “{event.transcript}”", "bold"),
+        (f" “{shorten(event.transcript)}”", "bold"),
         (" → ", MUTED),
         (result, "" if event.accepted else "$error"),
     )

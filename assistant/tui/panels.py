@@ -56,7 +56,12 @@ class MediaPanel(StatePanel):
             Content.assemble(
                 ("Vol ", MUTED), bar(media.volume / 100, self.VOLUME_WIDTH, "$secondary"), f" {media.volume}"
             ),
-            Content.styled(f"{media.source} · {'playing' if media.playing else 'paused'}", MUTED),
+            Content.styled(
+                " · ".join(
+                    filter(None, (media.source, media.genre, "playing" if media.playing else "paused"))
+                ),
+                MUTED,
+            ),
         ]
 
     def watch_state(self, state: VehicleState) -> None:
