@@ -40,6 +40,12 @@ OUTSIDE = "O"
 IGNORED = -100
 """The label of a word's second and later sub-tokens, and of padding: no loss, no prediction."""
 MANIFEST_KEYS = ("variant", "labels", "tags", "intents_fingerprint", "base_model", "max_length")
+VARIANT_FILES = {
+    "bert": ("config.json", "model.safetensors"),
+    "qlora": ("adapter_config.json", "adapter_model.safetensors"),
+}
+"""What ``save_pretrained`` writes for each variant's encoder; the tokenizer and heads come with both."""
+SHARED_FILES = ("tokenizer.json", "tokenizer_config.json", HEADS)
 
 
 class ModelError(RuntimeError):
@@ -71,6 +77,8 @@ def quiet_model_libraries() -> None:
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
     warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+    # peft looks the adapter's base up on the hub to compare vocabularies; offline it can't, and ours is unchanged
+    warnings.filterwarnings("ignore", message="Could not find a config file", module="peft")
 
 
 @dataclass(frozen=True)
@@ -139,7 +147,9 @@ def _joint_model_class():
             self.tag_head = nn.Linear(hidden, num_tags)
             self.label_smoothing = label_smoothing
 
-        def forward(self, input_ids, attention_mask, token_type_ids=None, intent_labels=None, tag_labels=None):
+        def forward(
+            self, input_ids, attention_mask, token_type_ids=None, intent_labels=None, tag_labels=None
+        ):
             tokens = self.encoder(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
@@ -196,6 +206,17 @@ def read_manifest(model_dir: Path) -> dict[str, Any]:
     missing = [key for key in MANIFEST_KEYS if not isinstance(manifest, dict) or key not in manifest]
     if missing:
         raise ModelError(f"{path}: missing {', '.join(missing)}; retrain with `car-assistant train`.")
+    if manifest["variant"] not in VARIANT_FILES:
+        raise ModelError(
+            f"{path}: unknown variant '{manifest['variant']}'; retrain with `car-assistant train`."
+        )
+    absent = [
+        name
+        for name in (*VARIANT_FILES[manifest["variant"]], *SHARED_FILES)
+        if not (model_dir / name).is_file()
+    ]
+    if absent:
+        raise ModelError(f"{model_dir}: {', '.join(absent)} missing; retrain with `car-assistant train`.")
     return manifest
 
 
@@ -217,11 +238,19 @@ def load_model(model_dir: Path, manifest: dict[str, Any]):
         else:
             encoder = load_encoder(variant, str(model_dir))
         model = joint_model(encoder, len(manifest["labels"]), len(manifest["tags"]))
-        missing = [key for key in model.heads_state() if key not in (heads := load_file(str(model_dir / HEADS)))]
+        missing = [
+            key for key in model.heads_state() if key not in (heads := load_file(str(model_dir / HEADS)))
+        ]
         if missing:
-            raise ModelError(f"{model_dir / HEADS}: missing {', '.join(missing)}; retrain with `car-assistant train`.")
-        model.intent_head.load_state_dict({k.split(".", 1)[1]: v for k, v in heads.items() if k.startswith("intent_head.")})
-        model.tag_head.load_state_dict({k.split(".", 1)[1]: v for k, v in heads.items() if k.startswith("tag_head.")})
+            raise ModelError(
+                f"{model_dir / HEADS}: missing {', '.join(missing)}; retrain with `car-assistant train`."
+            )
+        model.intent_head.load_state_dict(
+            {k.split(".", 1)[1]: v for k, v in heads.items() if k.startswith("intent_head.")}
+        )
+        model.tag_head.load_state_dict(
+            {k.split(".", 1)[1]: v for k, v in heads.items() if k.startswith("tag_head.")}
+        )
     except ModelError:
         raise
     except Exception as error:  # safetensors, tokenizers, peft and hub validation each raise their own
@@ -239,7 +268,12 @@ def _first_line(error: BaseException) -> str:
 def encode_words(tokenizer, sentences: list[list[str]], max_length: int):
     """Tokenize sentences given as words; ``word_ids`` maps sub-tokens back to their words."""
     return tokenizer(
-        sentences, is_split_into_words=True, truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+        sentences,
+        is_split_into_words=True,
+        truncation=True,
+        max_length=max_length,
+        padding=True,
+        return_tensors="pt",
     )
 
 
@@ -280,7 +314,9 @@ class IntentClassifier:
             for i, words in enumerate(sentences)
         ]
 
-    def _prediction(self, words: list[str], intents, tags, word_ids: list[int | None], elapsed_ms: float) -> Prediction:
+    def _prediction(
+        self, words: list[str], intents, tags, word_ids: list[int | None], elapsed_ms: float
+    ) -> Prediction:
         scores, order = intents.sort(descending=True)
         ranking = tuple((self.labels[i], float(s)) for i, s in zip(order.tolist(), scores, strict=True))
         return Prediction(
@@ -309,16 +345,21 @@ class IntentClassifier:
 
 
 def spans_from_tags(words: list[str], tagged: list[tuple[str, float]]) -> tuple[TaggedSpan, ...]:
-    """Runs of one slot's tags as spans; an ``I-`` without its ``B-`` starts a span too (lenient,
-    as seqeval's default is); a span's confidence is its least sure word's."""
+    """Runs of one slot's tags as spans; a span's confidence is its least sure word's.
+
+    Decoding is lenient, as seqeval's default is: an ``I-`` without its ``B-`` starts a span, and a
+    ``B-`` right after a word of the same slot goes on with it (the model's commonest slip,
+    'oak street' tagged B B; two values of one slot side by side never make a command)."""
     spans: list[TaggedSpan] = []
     for index, (tag, probability) in enumerate(tagged):
         if tag == OUTSIDE:
             continue
-        prefix, slot = tag.split("-", 1)
+        slot = tag.split("-", 1)[1]
         last = spans[-1] if spans else None
-        if prefix == "I" and last and last.slot == slot and last.start + len(last.words) == index:
-            spans[-1] = TaggedSpan(slot, (*last.words, words[index]), last.start, min(last.confidence, probability))
+        if last and last.slot == slot and last.start + len(last.words) == index:
+            spans[-1] = TaggedSpan(
+                slot, (*last.words, words[index]), last.start, min(last.confidence, probability)
+            )
         else:
             spans.append(TaggedSpan(slot, (words[index],), index, probability))
     return tuple(spans)

@@ -40,7 +40,9 @@ class TemplateMatcher:
         for match in self._matches(text):
             if match.intent.name == intent:
                 return {
-                    name: _trimmed(tuple(str(entity.value).split())) if entity.is_wildcard else _plain(entity.value)
+                    name: _trimmed(tuple(str(entity.value).split()))
+                    if entity.is_wildcard
+                    else _plain(entity.value)
                     for name, entity in match.entities.items()
                 }
         return None
@@ -89,7 +91,9 @@ class SlotResolver:
                 continue
             values[span.slot] = value
             used.append(span.confidence)
-        return SlotReading(values, min(used, default=1.0), template_matched=False, unresolved=tuple(unresolved))
+        return SlotReading(
+            values, min(used, default=1.0), template_matched=False, unresolved=tuple(unresolved)
+        )
 
     def resolve(self, intent: str, span: TaggedSpan) -> SlotValue | None:
         """A span's value through the intent's lists for its slot: the lists' own phrases and

@@ -95,6 +95,13 @@ def test_tags_become_spans_with_their_least_sure_word():
     )
 
 
+def test_a_begin_right_after_the_same_slot_goes_on_with_its_span():
+    tags = [("O", 0.9), ("B-destination", 0.9), ("B-destination", 0.8)]
+    assert spans_from_tags(["to", "oak", "street"], tags) == (
+        TaggedSpan("destination", ("oak", "street"), 1, 0.8),
+    )
+
+
 def test_an_inside_tag_without_its_begin_starts_a_span_and_another_slot_ends_one():
     tags = [("I-light", 0.8), ("I-state", 0.9), ("B-light", 0.7), ("I-light", 0.6)]
     assert spans_from_tags(["fog", "on", "high", "beams"], tags) == (

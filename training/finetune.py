@@ -27,6 +27,7 @@ from assistant.classifier import (
     LoraSettings,
     joint_model,
     load_encoder,
+    quiet_model_libraries,
     resolve_base_model,
     save_model,
     tag_names,
@@ -47,11 +48,17 @@ class TrainConfig:
     """Every hyper-parameter of a fine-tune; saved whole in the model's ``training.json``."""
 
     variant: str
-    base_model: str = field(default="", metadata={"help": "a local HF folder or hub id (default: the bundled all-MiniLM-L6-v2)"})
-    learning_rate: float | None = field(default=None, metadata={"help": "default: 5e-5 for bert, 5e-4 for qlora"})
+    base_model: str = field(
+        default="", metadata={"help": "a local HF folder or hub id (default: the bundled all-MiniLM-L6-v2)"}
+    )
+    learning_rate: float | None = field(
+        default=None, metadata={"help": "default: 5e-5 for bert, 5e-4 for qlora"}
+    )
     head_learning_rate: float = 3e-3
     """The heads start from nothing: they learn at their own, higher rate."""
-    epochs: float | None = field(default=None, metadata={"help": "at most this many; stops early when validation stops improving"})
+    epochs: float | None = field(
+        default=None, metadata={"help": "at most this many; stops early when validation stops improving"}
+    )
     batch_size: int = 16
     eval_batch_size: int = 64
     seed: int = 13
@@ -72,16 +79,31 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANT_DEFAULTS:
-            raise ConfigError(f"unknown variant '{self.variant}': choose one of {', '.join(VARIANT_DEFAULTS)}")
+            raise ConfigError(
+                f"unknown variant '{self.variant}': choose one of {', '.join(VARIANT_DEFAULTS)}"
+            )
         defaults = VARIANT_DEFAULTS[self.variant]
         self.learning_rate = defaults["learning_rate"] if self.learning_rate is None else self.learning_rate
         self.epochs = defaults["epochs"] if self.epochs is None else self.epochs
-        for name in ("learning_rate", "head_learning_rate", "epochs", "batch_size", "eval_batch_size", "max_length", "lora_r", "lora_alpha"):
+        for name in (
+            "learning_rate",
+            "head_learning_rate",
+            "epochs",
+            "batch_size",
+            "eval_batch_size",
+            "max_length",
+            "lora_r",
+            "lora_alpha",
+        ):
             if getattr(self, name) <= 0:
-                raise ConfigError(f"--{name.replace('_', '-')} must be more than 0, not {getattr(self, name)}")
+                raise ConfigError(
+                    f"--{name.replace('_', '-')} must be more than 0, not {getattr(self, name)}"
+                )
         for name in ("label_smoothing", "dropout", "lora_dropout"):
             if not 0 <= getattr(self, name) < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be from 0 to below 1, not {getattr(self, name)}")
+                raise ConfigError(
+                    f"--{name.replace('_', '-')} must be from 0 to below 1, not {getattr(self, name)}"
+                )
 
     @property
     def resolved_base_model(self) -> str:
@@ -95,10 +117,17 @@ class TrainConfig:
 class JointDataset(torch.utils.data.Dataset):
     """Sentences as sub-tokens, with the intent and a tag on the first sub-token of every word."""
 
-    def __init__(self, examples: list[Example], tokenizer, labels: list[str], tags: list[str], max_length: int):
-        label_ids, tag_ids = {label: i for i, label in enumerate(labels)}, {tag: i for i, tag in enumerate(tags)}
+    def __init__(
+        self, examples: list[Example], tokenizer, labels: list[str], tags: list[str], max_length: int
+    ):
+        label_ids, tag_ids = (
+            {label: i for i, label in enumerate(labels)},
+            {tag: i for i, tag in enumerate(tags)},
+        )
         sentences = [words(e.text) for e in examples]
-        self.encodings = tokenizer(sentences, is_split_into_words=True, truncation=True, max_length=max_length)
+        self.encodings = tokenizer(
+            sentences, is_split_into_words=True, truncation=True, max_length=max_length
+        )
         self.intents = [label_ids[e.intent] for e in examples]
         self.tags = [
             _first_token_tags(self.encodings.word_ids(i), [tag_ids[t] for t in e.tags])
@@ -242,6 +271,7 @@ def train(
     dataset_config: dict | None = None,
 ) -> TrainResult:
     """Train one variant and save it into ``out_dir`` (a staging folder the caller publishes)."""
+    quiet_model_libraries()
     torch.manual_seed(config.seed)
     labels, tags = library.labels, tag_names(library.slot_names)
     tokenizer = AutoTokenizer.from_pretrained(config.resolved_base_model)
