@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from assistant.classifier import IntentClassifier  # noqa: E402
+from assistant.events import TaggedSpan  # noqa: E402
 from assistant.intents import words  # noqa: E402
 from training.dataset import Example  # noqa: E402
 from training.finetune import TrainResult, macro_f1  # noqa: E402
@@ -22,7 +23,9 @@ from training.finetune import TrainResult, macro_f1  # noqa: E402
 MB = 1024 * 1024
 
 
-def per_label_scores(truth: list[str], predicted: list[str], labels: list[str]) -> dict[str, dict[str, float]]:
+def per_label_scores(
+    truth: list[str], predicted: list[str], labels: list[str]
+) -> dict[str, dict[str, float]]:
     scores = {}
     for label in labels:
         tp = sum(t == p == label for t, p in zip(truth, predicted, strict=True))
@@ -49,7 +52,9 @@ def tensor_bytes(*tensors) -> int:
 def quant_state_bytes(state) -> int:
     if state is None:
         return 0
-    return tensor_bytes(state.absmax, state.code, state.offset) + quant_state_bytes(getattr(state, "state2", None))
+    return tensor_bytes(state.absmax, state.code, state.offset) + quant_state_bytes(
+        getattr(state, "state2", None)
+    )
 
 
 def weight_memory(model) -> dict[str, float]:
@@ -92,12 +97,27 @@ def evaluate_split(classifier: IntentClassifier, examples: list[Example]) -> dic
     truth, predicted = [e.intent for e in examples], [p.intent for p in predictions]
     labels = classifier.labels
     ids = {label: i for i, label in enumerate(labels)}
+    tags_right = [
+        list(e.tags) == word_tags(p.spans, len(e.tags)) for e, p in zip(examples, predictions, strict=True)
+    ]
     return {
         "accuracy": float(np.mean([t == p for t, p in zip(truth, predicted, strict=True)])),
         "macro_f1": macro_f1(np.array([ids[t] for t in truth]), np.array([ids[p] for p in predicted])),
+        "frame_accuracy": float(
+            np.mean([t == p and right for t, p, right in zip(truth, predicted, tags_right, strict=True)])
+        ),
         "per_intent": per_label_scores(truth, predicted, labels),
         "confusion": confusion(truth, predicted, labels).tolist(),
     }
+
+
+def word_tags(spans: tuple[TaggedSpan, ...], length: int) -> list[str]:
+    """The BIO tag of every word, from the spans the model found."""
+    tags = ["O"] * length
+    for span in spans:
+        for offset in range(len(span.words)):
+            tags[span.start + offset] = f"{'B' if offset == 0 else 'I'}-{span.slot}"
+    return tags
 
 
 def plot_confusion(matrix: list[list[int]], labels: list[str], title: str, path: Path) -> None:
@@ -108,7 +128,14 @@ def plot_confusion(matrix: list[list[int]], labels: list[str], title: str, path:
     axes.set_xlabel("predicted")
     axes.set_ylabel("true")
     for (row, col), count in np.ndenumerate(np.array(matrix)):
-        axes.text(col, row, count, ha="center", va="center", color="white" if count > np.max(matrix) / 2 else "black")
+        axes.text(
+            col,
+            row,
+            count,
+            ha="center",
+            va="center",
+            color="white" if count > np.max(matrix) / 2 else "black",
+        )
     axes.set_title(title)
     figure.colorbar(image)
     figure.tight_layout()
@@ -121,11 +148,15 @@ def plot_curves(log_history: list[dict], title: str, path: Path) -> None:
     evals = [(h["epoch"], h["eval_loss"], h["eval_accuracy"]) for h in log_history if "eval_loss" in h]
     figure, loss_axes = plt.subplots(figsize=(6.5, 4))
     loss_axes.plot(*zip(*train, strict=True), label="training loss", color="tab:blue")
-    loss_axes.plot([e[0] for e in evals], [e[1] for e in evals], "o-", label="validation loss", color="tab:orange")
+    loss_axes.plot(
+        [e[0] for e in evals], [e[1] for e in evals], "o-", label="validation loss", color="tab:orange"
+    )
     loss_axes.set_xlabel("epoch")
     loss_axes.set_ylabel("loss")
     accuracy_axes = loss_axes.twinx()
-    accuracy_axes.plot([e[0] for e in evals], [e[2] for e in evals], "s--", color="tab:green", label="validation accuracy")
+    accuracy_axes.plot(
+        [e[0] for e in evals], [e[2] for e in evals], "s--", color="tab:green", label="validation accuracy"
+    )
     accuracy_axes.set_ylabel("accuracy")
     accuracy_axes.set_ylim(0, 1.02)
     figure.legend(loc="center right")
@@ -135,7 +166,9 @@ def plot_curves(log_history: list[dict], title: str, path: Path) -> None:
     plt.close(figure)
 
 
-def write_variant_report(result: TrainResult, classifier: IntentClassifier, test: list[Example], folder: Path) -> dict:
+def write_variant_report(
+    result: TrainResult, classifier: IntentClassifier, test: list[Example], folder: Path
+) -> dict:
     """metrics.json, report.md, confusion.png and curves.png in the variant's folder; returns the metrics."""
     scores = evaluate_split(classifier, test)
     metrics = {
@@ -149,7 +182,9 @@ def write_variant_report(result: TrainResult, classifier: IntentClassifier, test
         "latency_p50_ms": latency_p50_ms(classifier, [e.text for e in test[:100]]),
         "loss_curve": [[h["epoch"], h["loss"]] for h in result.log_history if "loss" in h],
     }
-    plot_confusion(scores["confusion"], classifier.labels, f"{result.variant}: test split", folder / "confusion.png")
+    plot_confusion(
+        scores["confusion"], classifier.labels, f"{result.variant}: test split", folder / "confusion.png"
+    )
     plot_curves(result.log_history, f"{result.variant}: training", folder / "curves.png")
     metrics["disk_mb"] = disk_mb(folder)
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -168,7 +203,8 @@ def variant_markdown(metrics: dict, labels: list[str]) -> str:
             f"# {metrics['variant']} intent classifier",
             "",
             f"Test split (phrasings never seen in training): accuracy **{test['accuracy']:.3f}**, "
-            f"macro-F1 **{test['macro_f1']:.3f}**.",
+            f"macro-F1 **{test['macro_f1']:.3f}**; frame accuracy (the intent and every word's slot tag "
+            f"right) **{test['frame_accuracy']:.3f}**.",
             "",
             "| intent | precision | recall | support |",
             "|---|---|---|---|",
@@ -185,16 +221,19 @@ def variant_markdown(metrics: dict, labels: list[str]) -> str:
 COMPARISON_ROWS = [
     ("test accuracy", lambda m: f"{m['test']['accuracy']:.3f}"),
     ("test macro-F1", lambda m: f"{m['test']['macro_f1']:.3f}"),
+    ("test frame accuracy (intent and every slot tag)", lambda m: f"{m['test']['frame_accuracy']:.3f}"),
     ("training wall time", lambda m: f"{m['train_wall_time_s']:.0f} s"),
     ("peak RAM while training", lambda m: f"{m['peak_ram_mb']:.0f} MB"),
     ("trainable parameters", lambda m: f"{m['trainable_params']:,}"),
     ("weights in memory", lambda m: f"{m['weights_mb']:.1f} MB"),
     (
         "quantized linear layers vs fp32",
-        lambda m: f"{m['quantized_linear_mb']:.1f} / {m['quantized_linear_fp32_mb']:.1f} MB "
-        f"({m['quantized_linear_ratio']:.1%})"
-        if m["quantized_linear_fp32_mb"]
-        else "not quantized",
+        lambda m: (
+            f"{m['quantized_linear_mb']:.1f} / {m['quantized_linear_fp32_mb']:.1f} MB "
+            f"({m['quantized_linear_ratio']:.1%})"
+            if m["quantized_linear_fp32_mb"]
+            else "not quantized"
+        ),
     ),
     ("size on disk", lambda m: f"{m['disk_mb']:.1f} MB"),
     ("classify latency p50", lambda m: f"{m['latency_p50_ms']:.1f} ms"),
@@ -212,7 +251,10 @@ def write_comparison(models_dir: Path, variants: list[str]) -> Path | None:
         return None
     header = "| | " + " | ".join(metrics) + " |"
     lines = [header, "|---" * (len(metrics) + 1) + "|"]
-    lines += [f"| {name} | " + " | ".join(cell(m) for m in metrics.values()) + " |" for name, cell in COMPARISON_ROWS]
+    lines += [
+        f"| {name} | " + " | ".join(cell(m) for m in metrics.values()) + " |"
+        for name, cell in COMPARISON_ROWS
+    ]
     path = models_dir / "comparison.md"
     path.write_text("# BERT vs QLoRA\n\n" + "\n".join(lines) + "\n")
     return path
