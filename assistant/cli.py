@@ -28,6 +28,7 @@ def _error_types() -> tuple[type[BaseException], ...]:
     from training.chatter import ChatterError
     from training.dataset import ConfigError
     from training.evaluate import JsonlError
+    from training.folders import FolderError
 
     return (
         IntentsError,
@@ -36,6 +37,7 @@ def _error_types() -> tuple[type[BaseException], ...]:
         JsonlError,
         ChatterError,
         ConfigError,
+        FolderError,
         AudioError,
         AsrError,
         FileNotFoundError,
@@ -74,14 +76,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     from training.run import train_variants
 
     variants = list(VARIANTS) if args.variant == "all" else [args.variant]
-    train_variants(
-        args.intents,
-        variants,
-        args.out,
-        args.data,
-        DatasetConfig(**_given(args, DatasetConfig)),
-        **_given(args, TrainConfig, seed=args.seed),
-    )
+    try:
+        train_variants(
+            args.intents,
+            variants,
+            args.out,
+            args.data,
+            DatasetConfig(**_given(args, DatasetConfig, seed=args.seed)),
+            **_given(args, TrainConfig, seed=args.seed),
+        )
+    except KeyboardInterrupt:
+        print("car-assistant: training stopped; the previous model and dataset are kept", file=sys.stderr)
+        return 130
     return 0
 
 

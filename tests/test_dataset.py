@@ -121,7 +121,9 @@ def test_per_intent_is_configurable(library):
 
 
 def test_written_files_open_as_jsonl_with_label_map(tmp_path, library, splits):
-    out = write_dataset(splits, library, tmp_path / "dataset")
+    out = tmp_path / "dataset"
+    out.mkdir()
+    write_dataset(splits, library, out)
     assert sorted(p.name for p in out.iterdir()) == [
         "labels.json",
         "test.jsonl",

@@ -17,8 +17,6 @@ import hashlib
 import json
 import random
 import re
-import shutil
-import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -295,12 +293,11 @@ def _dedup_key(text: str) -> str:
     return " ".join(re.sub(r"[^\w' ]", " ", text.lower()).split())
 
 
-def write_dataset(splits: dict[str, list[Example]], library: IntentLibrary, out_dir: Path) -> Path:
-    """Write the splits as JSONL plus ``labels.json``; all or nothing (a temp dir renamed into place)."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+def write_dataset(splits: dict[str, list[Example]], library: IntentLibrary, folder: Path) -> None:
+    """Write the splits as JSONL plus ``labels.json`` into ``folder`` (a staging folder the caller
+    publishes, :mod:`training.folders`)."""
     for split, examples in splits.items():
-        with open(staging / f"{split}.jsonl", "w", encoding="utf-8") as handle:
+        with open(folder / f"{split}.jsonl", "w", encoding="utf-8") as handle:
             for example in examples:
                 handle.write(json.dumps(asdict(example), ensure_ascii=False) + "\n")
     summary = {
@@ -308,11 +305,7 @@ def write_dataset(splits: dict[str, list[Example]], library: IntentLibrary, out_
         "fingerprint": library.fingerprint,
         "counts": {split: dict(Counter(e.intent for e in examples)) for split, examples in splits.items()},
     }
-    (staging / "labels.json").write_text(json.dumps(summary, indent=2) + "\n")
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    staging.rename(out_dir)
-    return out_dir
+    (folder / "labels.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
 def read_split(path: Path) -> list[Example]:

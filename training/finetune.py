@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import torch
-from transformers import AutoTokenizer, Trainer, TrainerCallback, TrainingArguments
+from transformers import AutoTokenizer, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from assistant.classifier import (
     BUNDLED_BASE,
@@ -221,6 +221,28 @@ class KeepBest(TrainerCallback):
             model.load_state_dict(self.best_state, strict=False)
 
 
+class EpochReport(TrainerCallback):
+    """One line per epoch, what a user of ``rasa train`` expects: the loss, the validation scores
+    and the time left at most (early stopping may end it sooner)."""
+
+    def __init__(self, variant: str):
+        self.variant = variant
+        self.started = time.perf_counter()
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        metrics = metrics or {}
+        epoch, total = round(state.epoch or 0), round(args.num_train_epochs)
+        losses = [h["loss"] for h in state.log_history if "loss" in h]
+        per_epoch = (time.perf_counter() - self.started) / max(epoch, 1)
+        print(
+            f"{self.variant} epoch {epoch}/{total}: loss {losses[-1] if losses else float('nan'):.3f}, "
+            f"validation intent {metrics.get('eval_accuracy', 0):.3f}, "
+            f"frame {metrics.get('eval_frame_accuracy', 0):.3f}, "
+            f"at most {per_epoch * (total - epoch) / 60:.1f} min left",
+            flush=True,
+        )
+
+
 class PeakMemory:
     """Samples this process's resident memory in the background and keeps the peak."""
 
@@ -289,8 +311,9 @@ def train(
             data_collator=JointCollator(tokenizer),
             optimizers=(_optimizer(model, config), None),
             compute_metrics=compute_metrics,
-            callbacks=[KeepBest(config.patience)],
+            callbacks=[KeepBest(config.patience), EpochReport(config.variant)],
         )
+        trainer.remove_callback(PrinterCallback)  # the raw log dicts; EpochReport says what matters
         trainer.train()
     wall_time = time.perf_counter() - started
     model.eval()
@@ -331,8 +354,8 @@ def _training_arguments(config: TrainConfig, scratch: str) -> TrainingArguments:
         weight_decay=config.weight_decay,
         eval_strategy="epoch",
         save_strategy="no",
-        logging_strategy="steps",
-        logging_steps=10,
+        logging_strategy="epoch",
+        disable_tqdm=True,
         label_names=["intent_labels", "tag_labels"],
         remove_unused_columns=False,
         seed=config.seed,

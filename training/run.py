@@ -1,9 +1,14 @@
-"""`car-assistant train`: YAML → dataset → one or both fine-tunes → reports, each folder written whole."""
+"""`car-assistant train`: YAML → dataset → one or both fine-tunes → reports.
+
+Nothing is replaced until it is complete: the dataset and each model are written into staging
+folders and published together, model by model (:mod:`training.folders`), so an error, a full
+disk or Ctrl-C keeps the previous model and the dataset it was trained on.
+"""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -12,7 +17,11 @@ from assistant.intents import load_intents
 from assistant.nlu import load_classifier
 from training.dataset import DatasetConfig, build_dataset, write_dataset
 from training.finetune import TrainConfig, train
+from training.folders import FolderError, check_room, publish, staging_folder
 from training.report import write_comparison, write_variant_report
+
+ROOM_MB = {"bert": 200, "qlora": 30, "dataset": 20}
+"""Disk a variant's model (and the dataset) takes while staged beside the one it replaces, with room to spare."""
 
 
 def train_variants(
@@ -28,30 +37,54 @@ def train_variants(
     library = load_intents(intents_path)
     configs = [TrainConfig(variant, **overrides) for variant in variants]  # bad options fail before any work
     dataset_config = dataset_config or DatasetConfig()
+    check_room(models_dir, sum(ROOM_MB[c.variant] for c in configs))
+    check_room(data_dir, ROOM_MB["dataset"])
     splits = build_dataset(library, dataset_config)
-    write_dataset(splits, library, data_dir)
-    print(f"dataset: {', '.join(f'{len(v)} {k}' for k, v in splits.items())} sentences in {data_dir}")
     all_metrics = {}
-    for config in configs:
-        variant = config.variant
-        models_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{variant}-", dir=models_dir))
-        try:
-            result = train(config, library, splits, staging, asdict(dataset_config))
-            classifier = load_classifier(staging, library)  # read back from disk: the round trip the runtime makes
-            all_metrics[variant] = write_variant_report(result, classifier, splits["test"], staging)
-            _publish(staging, models_dir / variant)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        print(f"{variant}: test accuracy {all_metrics[variant]['test']['accuracy']:.3f} → {models_dir / variant}")
+    with ExitStack() as stack:
+        dataset = stack.enter_context(staging_folder(data_dir))
+        staged = {
+            config.variant: stack.enter_context(staging_folder(models_dir / config.variant))
+            for config in configs
+        }
+        with _writing(data_dir):
+            write_dataset(splits, library, dataset)
+        print(f"dataset: {', '.join(f'{len(v)} {k}' for k, v in splits.items())} sentences")
+        for config in configs:
+            folder = staged[config.variant]
+            result = train(config, library, splits, folder, asdict(dataset_config))
+            classifier = load_classifier(
+                folder, library
+            )  # read back from disk: the round trip the runtime makes
+            with _writing(models_dir):
+                metrics = write_variant_report(result, classifier, splits["test"], folder)
+                if dataset.exists():  # the dataset goes live with the first model trained on it
+                    publish(dataset, data_dir)
+                publish(folder, models_dir / config.variant)
+            all_metrics[config.variant] = metrics
+            print(_summary(config.variant, metrics, models_dir / config.variant))
     comparison = write_comparison(models_dir, list(VARIANTS))
     if comparison:
         print(f"comparison: {comparison}")
     return all_metrics
 
 
-def _publish(staging: Path, destination: Path) -> None:
-    """Swap the finished folder into place, so a failed run never leaves a half-written model."""
-    if destination.exists():
-        shutil.rmtree(destination)
-    staging.rename(destination)
+@contextmanager
+def _writing(where: Path) -> Iterator[None]:
+    """An OS error while writing (a full disk, a read-only folder) becomes one line naming the folder."""
+    try:
+        yield
+    except OSError as error:
+        if isinstance(error, FolderError):
+            raise
+        raise FolderError(
+            f"{where}: cannot write ({error.strerror or error}); the previous model and dataset are kept"
+        ) from None
+
+
+def _summary(variant: str, metrics: dict, folder: Path) -> str:
+    test = metrics["test"]
+    return (
+        f"{variant}: test intent accuracy {test['accuracy']:.3f}, frame accuracy {test['frame_accuracy']:.3f}, "
+        f"{metrics['train_wall_time_s'] / 60:.1f} min → {folder}"
+    )
