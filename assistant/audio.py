@@ -74,8 +74,8 @@ class InputDevice:
     default_samplerate: float
 
 
-C_LIBRARY_NOISE = re.compile(rb"Expression '.*' failed in '.*', line: \d+|ALSA lib .*|\s*")
-"""Lines PortAudio's ALSA host API and ALSA itself print on C's stderr; the errors we raise say it once."""
+C_LIBRARY_NOISE = re.compile(rb"Expression '.*' failed in '.*', line: \d+|ALSA lib .*|Jack\w*::.*|\s*")
+"""Lines PortAudio's ALSA host API, ALSA and JACK print on C's stderr; the errors we raise say it once."""
 
 
 @cache
@@ -102,7 +102,7 @@ def _filter_c_stderr() -> None:
         libc.fclose(piped)
         forwarder.join(timeout=1.0)
 
-    atexit.register(restore)  # registered before sounddevice's, so it runs after PortAudio terminates
+    atexit.register(restore)
 
 
 def _forward_c_stderr(read_end: int) -> None:
@@ -118,8 +118,11 @@ def _forward_c_stderr(read_end: int) -> None:
 
 
 def _sounddevice() -> ModuleType:
-    """Import sounddevice late, so WAV replay works on a machine without PortAudio."""
-    _filter_c_stderr()
+    """Import sounddevice late, so WAV replay works on a machine without PortAudio.
+
+    The import initialises PortAudio with file descriptor 2 on /dev/null (sounddevice's own way of
+    silencing its probing); the filter on C's stderr starts after it, for what PortAudio says later.
+    """
     try:
         import sounddevice
     except OSError as err:
@@ -127,6 +130,7 @@ def _sounddevice() -> ModuleType:
             "No microphone support: the PortAudio library is missing (apt install libportaudio2). "
             "Use --wav FILE meanwhile."
         ) from err
+    _filter_c_stderr()
     return sounddevice
 
 
@@ -149,7 +153,8 @@ def resolve_device(spec: str | int | None) -> InputDevice:
     devices = list_devices()
     if not devices:
         raise AudioError(
-            "No microphone found: PortAudio reports no input devices. Use --wav FILE or plug one in."
+            f"No microphone {'found' if spec is None else repr(str(spec))}: PortAudio reports no input "
+            "devices (is the audio server running?). Use --wav FILE or plug one in."
         )
     if spec is None:
         return _default_device(devices)
