@@ -53,6 +53,12 @@ RECONNECT_EVERY_S = 0.5
 """How often a lost microphone is tried again."""
 POLL_S = 0.1
 """How long the reader waits for a block before it checks the stream and yields an idle frame."""
+CLOSE_WAIT_S = 1.0
+"""How long closing a stream may hold up the reader. PortAudio 19.6's ALSA thread sometimes spins
+forever after its audio server dies, and closing that stream then never returns; it is left behind."""
+NOISE_BACKOFF_S = 0.01
+"""Pause of the C-stderr filter after a read that held only noise, so a PortAudio thread stuck printing
+the same failure waits on the full pipe instead of spinning."""
 SILENCE_DBFS = -120.0
 
 Mode = Literal["hands_free", "push_to_talk"]
@@ -80,7 +86,10 @@ C_LIBRARY_NOISE = re.compile(rb"Expression '.*' failed in '.*', line: \d+|ALSA l
 
 @cache
 def _filter_c_stderr() -> None:
-    """Point C's ``stderr`` at a pipe whose reader drops :data:`C_LIBRARY_NOISE` (once per process)."""
+    """Point C's ``stderr`` at a pipe whose reader drops :data:`C_LIBRARY_NOISE` (once per process).
+
+    The lines it passes on arrive a moment late, so they may land between two writes of a Python line.
+    """
     libc = ctypes.CDLL(None)
     libc.fdopen.restype = ctypes.c_void_p
     libc.fdopen.argtypes = [ctypes.c_int, ctypes.c_char_p]
@@ -107,11 +116,13 @@ def _filter_c_stderr() -> None:
 
 def _forward_c_stderr(read_end: int) -> None:
     pending = b""
-    while chunk := os.read(read_end, 4096):
+    while chunk := os.read(read_end, 65536):
         *lines, pending = (pending + chunk).split(b"\n")
         kept = [line for line in lines if not C_LIBRARY_NOISE.fullmatch(line)]
         if kept:
             os.write(2, b"\n".join(kept) + b"\n")
+        else:
+            time.sleep(NOISE_BACKOFF_S)
     if pending and not C_LIBRARY_NOISE.fullmatch(pending):
         os.write(2, pending + b"\n")
     os.close(read_end)
@@ -652,9 +663,14 @@ class MicrophoneSource(AudioSource):
             self._close_stream()
 
     def _close_stream(self) -> None:
-        if self._stream is not None:
-            self._stream.close(ignore_errors=True)
-            self._stream = None
+        """Close the stream, waiting at most ``CLOSE_WAIT_S`` (see there) for PortAudio to let it go."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            closing = threading.Thread(
+                target=stream.close, kwargs={"ignore_errors": True}, name="mic-close", daemon=True
+            )
+            closing.start()
+            closing.join(CLOSE_WAIT_S)
 
     def __enter__(self) -> Self:
         return self.start()

@@ -4,6 +4,8 @@ capture path through the PulseAudio virtual microphone, and the errors a person 
 from __future__ import annotations
 
 import queue
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from scipy.signal import butter, sosfilt
 
 from assistant.audio import (
+    CLOSE_WAIT_S,
     FRAME,
     FRAME_S,
     AudioError,
@@ -263,6 +266,41 @@ def test_missing_or_empty_files_are_refused_by_name(tmp_path, wav_file, name):
         wav_file(silence(0)).rename(tmp_path / name)
     with pytest.raises(AudioError, match=name):
         load_wav(tmp_path / name)
+
+
+def test_closing_a_stream_portaudio_never_lets_go_of_does_not_hang():
+    """PortAudio 19.6 can spin forever on a stream whose server died; closing it must not wait forever."""
+    released = threading.Event()
+    mic = MicrophoneSource()
+    mic._stream = SimpleNamespace(close=lambda ignore_errors: released.wait(30))
+    started = time.monotonic()
+    mic.close()
+    released.set()
+    assert time.monotonic() - started < CLOSE_WAIT_S + 0.5
+
+
+C_STDERR_WRITER = """
+import ctypes, sys
+from assistant.audio import list_devices
+list_devices()  # the microphone's first use: C's stderr goes through the filter from here on
+libc = ctypes.CDLL(None)
+stderr = ctypes.c_void_p.in_dll(libc, "stderr")
+for line in sys.argv[1:]:
+    libc.fputs(line.encode() + b"\\n", stderr)
+"""
+
+
+def test_portaudio_and_alsa_noise_on_c_stderr_is_dropped_and_other_lines_pass():
+    noise = [
+        "Expression 'ret' failed in 'src/hostapi/alsa/pa_linux_alsa.c', line: 1736",
+        "ALSA lib pulse.c:242:(pulse_connect) PulseAudio: Unable to connect: Connection refused",
+        "JackShmReadWritePtr::~JackShmReadWritePtr - Init not done for -1, skipping unlock",
+    ]
+    other = "libfoo: a warning someone needs to see"
+    result = subprocess.run(
+        [sys.executable, "-c", C_STDERR_WRITER, *noise, other], capture_output=True, text=True, check=True
+    )
+    assert result.stderr.splitlines() == [other]  # passed on by the time the process has exited
 
 
 # -- the real capture path -----------------------------------------------------------------------
