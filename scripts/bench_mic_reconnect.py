@@ -11,7 +11,7 @@ the restarted server answers with its sink loaded to
 * **reopened**: the source has a running stream again (``reconnecting`` turns false);
 * **audio**: the first block of audio arrives from it.
 
-About 2 s pass between the two in every round here, as between opening and the first block of any
+About 2 s pass between the two in every round here, as often between opening and the first block of a
 first stream on the null sink: the likely cause is the null sink rendering in blocks of up to 2 s
 until a client asks for less (not something this program can change).
 Exits 1 if any round's audio came back later than the bar.
