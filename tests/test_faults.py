@@ -371,10 +371,6 @@ def test_fault(fault: Fault, scene: Scene) -> None:
     assert fault.stdout in result.stdout
 
 
-def test_the_table_has_a_row_for_every_audio_fault_the_issue_names() -> None:
-    assert len({f.name for f in FAULTS}) == len(FAULTS) >= 18
-
-
 # -- the dashboard keeps serving ------------------------------------------------------------------
 
 
