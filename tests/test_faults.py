@@ -5,7 +5,7 @@ rows (the app keeps serving while the microphone goes and comes back) follow the
 
 To add a row, add a :class:`Fault` to ``FAULTS``: the arguments (``{tmp}`` is the row's own folder),
 what ``setup`` breaks before the command runs, and for faults that strike while it runs, ``during``,
-which gets the running command. Every row ends in :func:`assert_one_clear_line`.
+which gets the running command. Every row that fails ends in :func:`assert_one_clear_line`.
 """
 
 from __future__ import annotations
