@@ -6,18 +6,29 @@ once the speaker has been silent for ``silence_ms``; in push-to-talk mode ``star
 ``stop_talking()`` bracket the utterance instead.
 
 The microphone callback only copies the block into a bounded queue: VAD and everything else run in
-the thread that iterates :meth:`AudioSource.utterances`.
+the thread that iterates :meth:`AudioSource.utterances`. A microphone whose stream dies (the audio
+server restarted, the device was unplugged) is reopened every ``RECONNECT_EVERY_S`` until it answers.
+
+PortAudio and ALSA print debug lines (``Expression '…' failed in 'src/hostapi/alsa/…'``, ``ALSA lib …``)
+on C's ``stderr`` whenever a device fails, from their own threads too. The first use of the microphone
+routes C's ``stderr`` through a filter that drops those lines and passes every other line on to file
+descriptor 2; Python's ``sys.stderr`` (and Textual, which draws on it) writes to that descriptor
+directly and is untouched.
 """
 
 from __future__ import annotations
 
+import atexit
+import ctypes
+import os
 import queue
+import re
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from functools import cache
 from math import gcd
 from pathlib import Path
@@ -37,7 +48,17 @@ CONTEXT = 64
 WAV_TRAILING_SILENCE_S = 1.0
 """Silence appended to each replayed file so its last command ends."""
 MIC_STALL_S = 5.0
-"""A started microphone that delivers nothing for this long is reported as gone."""
+"""A started microphone that delivers nothing for this long is taken for gone."""
+RECONNECT_EVERY_S = 0.5
+"""How often a lost microphone is tried again."""
+POLL_S = 0.1
+"""How long the reader waits for a block before it checks the stream and yields an idle frame."""
+CLOSE_WAIT_S = 1.0
+"""How long closing a stream may hold up the reader. PortAudio 19.6's ALSA thread sometimes spins
+forever after its audio server dies, and closing that stream then never returns; it is left behind."""
+NOISE_BACKOFF_S = 0.01
+"""Pause of the C-stderr filter after a read that held only noise, so a PortAudio thread stuck printing
+the same failure waits on the full pipe instead of spinning."""
 SILENCE_DBFS = -120.0
 
 Mode = Literal["hands_free", "push_to_talk"]
@@ -59,8 +80,60 @@ class InputDevice:
     default_samplerate: float
 
 
+C_LIBRARY_NOISE = re.compile(rb"Expression '.*' failed in '.*', line: \d+|ALSA lib .*|Jack\w*::.*|\s*")
+"""Lines PortAudio's ALSA host API, ALSA and JACK print on C's stderr; the errors we raise say it once."""
+
+
+@cache
+def _filter_c_stderr() -> None:
+    """Point C's ``stderr`` at a pipe whose reader drops :data:`C_LIBRARY_NOISE` (once per process).
+
+    The lines it passes on arrive a moment late, so they may land between two writes of a Python line.
+    """
+    libc = ctypes.CDLL(None)
+    libc.fdopen.restype = ctypes.c_void_p
+    libc.fdopen.argtypes = [ctypes.c_int, ctypes.c_char_p]
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    c_stderr = ctypes.c_void_p.in_dll(libc, "stderr")
+    read_end, write_end = os.pipe()
+    piped = libc.fdopen(write_end, b"w")
+    if not piped:
+        os.close(read_end)
+        os.close(write_end)
+        return
+    original, c_stderr.value = c_stderr.value, piped
+    forwarder = threading.Thread(target=_forward_c_stderr, args=(read_end,), name="c-stderr", daemon=True)
+    forwarder.start()
+
+    def restore() -> None:
+        """At exit: C's own stderr back, the pipe closed, and what is still in it passed on."""
+        c_stderr.value = original
+        libc.fclose(piped)
+        forwarder.join(timeout=1.0)
+
+    atexit.register(restore)
+
+
+def _forward_c_stderr(read_end: int) -> None:
+    pending = b""
+    while chunk := os.read(read_end, 65536):
+        *lines, pending = (pending + chunk).split(b"\n")
+        kept = [line for line in lines if not C_LIBRARY_NOISE.fullmatch(line)]
+        if kept:
+            os.write(2, b"\n".join(kept) + b"\n")
+        else:
+            time.sleep(NOISE_BACKOFF_S)
+    if pending and not C_LIBRARY_NOISE.fullmatch(pending):
+        os.write(2, pending + b"\n")
+    os.close(read_end)
+
+
 def _sounddevice() -> ModuleType:
-    """Import sounddevice late, so WAV replay works on a machine without PortAudio."""
+    """Import sounddevice late, so WAV replay works on a machine without PortAudio.
+
+    The import initialises PortAudio with file descriptor 2 on /dev/null (sounddevice's own way of
+    silencing its probing); the filter on C's stderr starts after it, for what PortAudio says later.
+    """
     try:
         import sounddevice
     except OSError as err:
@@ -68,6 +141,7 @@ def _sounddevice() -> ModuleType:
             "No microphone support: the PortAudio library is missing (apt install libportaudio2). "
             "Use --wav FILE meanwhile."
         ) from err
+    _filter_c_stderr()
     return sounddevice
 
 
@@ -90,7 +164,8 @@ def resolve_device(spec: str | int | None) -> InputDevice:
     devices = list_devices()
     if not devices:
         raise AudioError(
-            "No microphone found: PortAudio reports no input devices. Use --wav FILE or plug one in."
+            f"No microphone {'found' if spec is None else repr(str(spec))}: PortAudio reports no input "
+            "devices (is the audio server running?). Use --wav FILE or plug one in."
         )
     if spec is None:
         return _default_device(devices)
@@ -123,15 +198,24 @@ def _describe(devices: list[InputDevice]) -> str:
 def load_wav(path: str | Path) -> np.ndarray:
     """Read an audio file as 16 kHz mono float32, resampling and mixing down as needed."""
     path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"Cannot read '{path}': no such file.")
     try:
-        audio, rate = sf.read(path, dtype="float32", always_2d=True)
+        with path.open("rb") as file:
+            audio, rate = sf.read(file, dtype="float32", always_2d=True)
     except sf.SoundFileError as err:
         raise AudioError(f"Cannot read '{path}': not a WAV file.") from err
+    except OSError as err:
+        raise AudioError(f"Cannot read '{path}': {_why_unreadable(err)}.") from err
     if len(audio) == 0:
         raise AudioError(f"Cannot read '{path}': it holds no audio.")
     return resample(audio.mean(axis=1), rate)
+
+
+def _why_unreadable(error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "no such file"
+    if isinstance(error, IsADirectoryError):
+        return "it is a folder, not a file"
+    return (error.strerror or str(error)).lower()
 
 
 def resample(audio: np.ndarray, rate: int) -> np.ndarray:
@@ -147,23 +231,44 @@ def resample(audio: np.ndarray, rate: int) -> np.ndarray:
 # -- endpointing --------------------------------------------------------------------------------
 
 
+def limits(low: float, high: float) -> dict[str, tuple[float, float]]:
+    """Field metadata: the closed range an option's value must lie in (checked on construction; the
+    CLI builds its argument validators from it)."""
+    return {"range": (low, high)}
+
+
 @dataclass(frozen=True)
 class EndpointerOptions:
-    threshold: float = 0.5
+    threshold: float = field(default=0.5, metadata=limits(0.05, 0.95))
     """Speech probability at which a frame starts (or continues) speech."""
-    hysteresis: float = 0.15
+    hysteresis: float = field(default=0.15, metadata=limits(0.0, 0.5))
     """Once speaking, frames stay voiced down to ``threshold - hysteresis`` (Silero's own rule)."""
-    min_speech_ms: int = 150
+    min_speech_ms: int = field(default=150, metadata=limits(0, 2_000))
     """Shorter bursts (clicks, bumps) are dropped."""
-    silence_ms: int = 300
-    """Silence after the last voiced frame that ends an utterance: the endpointing delay."""
-    pre_roll_ms: int = 200
+    silence_ms: int = field(default=300, metadata=limits(100, 5_000))
+    """Silence after the last voiced frame that ends an utterance: the endpointing delay. Speech still
+    going when the audio ends (the end of a file) ends there."""
+    pre_roll_ms: int = field(default=200, metadata=limits(0, 1_000))
     """Audio kept from before the first voiced frame, so onsets are not clipped."""
-    max_utterance_s: float = 10.0
+    max_utterance_s: float = field(default=10.0, metadata=limits(1.0, 30.0))
     """An utterance is cut here even if the speaker goes on."""
+
+    def __post_init__(self) -> None:
+        for option in fields(self):
+            try:
+                check_limits(getattr(self, option.name), option.metadata["range"])
+            except ValueError as error:
+                raise ValueError(f"EndpointerOptions.{option.name} {error}") from None
 
     def frames(self, ms: float) -> int:
         return max(1, round(ms / 1000 / FRAME_S))
+
+
+def check_limits(value: float, bounds: tuple[float, float]) -> None:
+    """Raise ValueError ("must be between …") unless ``bounds[0] <= value <= bounds[1]``."""
+    low, high = bounds
+    if not low <= value <= high:
+        raise ValueError(f"must be between {low:g} and {high:g}, not {value:g}")
 
 
 @cache
@@ -225,6 +330,16 @@ class Endpointer:
         if self._silent >= self.options.frames(self.options.silence_ms) or too_long:
             return self._finish(at)
         return None
+
+    def flush(self, at: float) -> Utterance | None:
+        """The audio ended at time ``at``: speech still going is an utterance, without waiting for silence."""
+        return self._finish(at) if self._speech else None
+
+    def reset(self) -> None:
+        """Forget the speech so far and the VAD's state: the audio before and after a gap don't join."""
+        self._end_speech()
+        self._pre_roll.clear()
+        self._vad = StreamingVad()
 
     def _add(self, frame: np.ndarray, at: float, voiced: bool) -> None:
         self._speech.append(frame)
@@ -327,7 +442,9 @@ class AudioSource(ABC):
     def _frames(self) -> Iterator[tuple[np.ndarray | None, float]]: ...
 
     def utterances(self) -> Iterator[Utterance]:
-        """Yield utterances as they end, until the source runs out or is closed."""
+        """Yield utterances as they end, until the source runs out (the speech it ends on is the last
+        utterance) or is closed."""
+        at = self.now()
         for frame, at in self._frames():
             if self.mode == "push_to_talk":
                 utterance = self._talk.push(frame, at)
@@ -337,6 +454,10 @@ class AudioSource(ABC):
                 continue
             if utterance is not None:
                 yield utterance
+        if self.mode == "hands_free" and not self._closed.is_set():
+            last = self._endpointer.flush(at)
+            if last is not None:
+                yield last
 
     def start_talking(self) -> None:
         """Push-to-talk: the key went down; audio from now on belongs to the next utterance."""
@@ -436,6 +557,11 @@ class MicrophoneSource(AudioSource):
     The callback never blocks: it puts each block into a bounded queue and counts what did not fit
     (``dropped_blocks``). Endpointing runs in the thread iterating ``utterances()``. Use it as a context
     manager, or call ``start()`` and ``close()``.
+
+    When the stream dies, or delivers nothing for ``MIC_STALL_S``, the reader closes it and reopens the
+    device every ``RECONNECT_EVERY_S`` (``reconnecting`` is true meanwhile, and ``on_change`` hears one
+    line when the microphone is lost and one when it is back); with ``reconnect=False`` it raises
+    :class:`AudioError` instead.
     """
 
     def __init__(
@@ -445,13 +571,19 @@ class MicrophoneSource(AudioSource):
         *,
         mode: Mode = "hands_free",
         queue_size: int = 64,
+        reconnect: bool = True,
+        on_change: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__("mic", options or EndpointerOptions(), mode, time.monotonic)
         self.device_spec = device
+        self.reconnect = reconnect
+        self._on_change = on_change or (lambda line: None)
         self._queue: queue.Queue[tuple[np.ndarray, float]] = queue.Queue(maxsize=queue_size)
         self._stream: Any = None
         self._stream_lock = threading.Lock()
         self._stream_ended = threading.Event()
+        self._lost_at: float | None = None
+        self._next_try = 0.0
         self._received = 0
         self._dropped = 0
         self._flagged = 0
@@ -471,6 +603,11 @@ class MicrophoneSource(AudioSource):
         """Blocks PortAudio flagged (input overflow or underflow)."""
         return self._flagged
 
+    @property
+    def reconnecting(self) -> bool:
+        """The stream died and the device is being reopened."""
+        return self._lost_at is not None
+
     def report(self) -> str:
         """One line on how capture went, for the end of a session."""
         return (
@@ -488,11 +625,16 @@ class MicrophoneSource(AudioSource):
 
     def start(self) -> Self:
         """Open the device and start capturing (idempotent)."""
-        if self._stream is not None:
-            return self
+        with self._stream_lock:
+            if self._stream is None:
+                self._stream = self._open()
+        return self
+
+    def _open(self) -> Any:
         sd = _sounddevice()
         device = resolve_device(self.device_spec)
         self.name = f"mic:{device.name}"
+        self._stream_ended.clear()
         stream = None
         try:
             sd.check_input_settings(device.index, channels=1, dtype="float32", samplerate=SAMPLE_RATE)
@@ -513,15 +655,22 @@ class MicrophoneSource(AudioSource):
                 f"Cannot record 16 kHz mono from '{device.name}': {err}. "
                 "Pick another input (e.g. 'pulse' or 'default', which resample)."
             ) from err
-        self._stream = stream
-        return self
+        return stream
 
     def close(self) -> None:
         super().close()
         with self._stream_lock:  # PortAudio calls on one stream from two threads can deadlock
-            if self._stream is not None:
-                self._stream.close(ignore_errors=True)
-                self._stream = None
+            self._close_stream()
+
+    def _close_stream(self) -> None:
+        """Close the stream, waiting at most ``CLOSE_WAIT_S`` (see there) for PortAudio to let it go."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            closing = threading.Thread(
+                target=stream.close, kwargs={"ignore_errors": True}, name="mic-close", daemon=True
+            )
+            closing.start()
+            closing.join(CLOSE_WAIT_S)
 
     def __enter__(self) -> Self:
         return self.start()
@@ -543,27 +692,58 @@ class MicrophoneSource(AudioSource):
         last_block = time.monotonic()
         while not self._closed.is_set():
             try:
-                block, at = self._queue.get(timeout=0.1)
+                block, at = self._queue.get(timeout=POLL_S)
             except queue.Empty:
-                self._check_alive(time.monotonic() - last_block)
+                if self._recover(time.monotonic() - last_block):
+                    last_block = time.monotonic()
+                    framer = _Framer()
+                    self._endpointer.reset()
                 yield None, time.monotonic()
                 continue
             last_block = time.monotonic()
             yield from framer.split(block, at)
 
-    def _check_alive(self, silent_for: float) -> None:
+    def _recover(self, silent_for: float) -> bool:
+        """Notice a dead stream and reopen it; True once a new stream is running."""
+        if self._lost_at is None:
+            problem = self._problem(silent_for)
+            if problem is not None:
+                self._lose(problem)
+            return False
+        if time.monotonic() < self._next_try:
+            return False
+        with self._stream_lock:
+            if self._closed.is_set():
+                return False
+            try:
+                self._stream = self._open()
+            except AudioError:
+                self._next_try = time.monotonic() + RECONNECT_EVERY_S
+                return False
+        lost_for = time.monotonic() - self._lost_at
+        self._lost_at = None
+        self._on_change(f"{self.name}: back after {lost_for:.1f} s")
+        return True
+
+    def _problem(self, silent_for: float) -> str | None:
+        """Why the stream is no good (it stopped, or went silent), or None while it delivers."""
         with self._stream_lock:
             if self._stream is None:
-                return
+                return None
             stopped = self._stream_ended.is_set() or not self._stream.active
         if self._closed.is_set():  # checked after the stream: close() sets it before closing the stream
-            return
+            return None
         if stopped:
-            raise AudioError(
-                f"Microphone '{self.name}' stopped (unplugged?). Reconnect it or use --wav FILE."
-            )
+            return f"Microphone '{self.name}' stopped (unplugged, or the audio server went away)"
         if silent_for > MIC_STALL_S:
-            raise AudioError(
-                f"Microphone '{self.name}' delivered no audio for {MIC_STALL_S:.0f} s (unplugged?). "
-                "Reconnect it or use --wav FILE."
-            )
+            return f"Microphone '{self.name}' delivered no audio for {MIC_STALL_S:.0f} s (unplugged?)"
+        return None
+
+    def _lose(self, problem: str) -> None:
+        if not self.reconnect:
+            raise AudioError(f"{problem}. Reconnect it or use --wav FILE.")
+        with self._stream_lock:
+            self._close_stream()
+        self._lost_at = time.monotonic()
+        self._next_try = self._lost_at + RECONNECT_EVERY_S
+        self._on_change(f"{problem}; reconnecting every {RECONNECT_EVERY_S:g} s…")

@@ -8,11 +8,14 @@ import json
 import os
 import sys
 import typing
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 # Whisper (CTranslate2) and torch each keep an OpenMP pool; spinning pools on 2 cores starve each other.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from assistant.audio import EndpointerOptions, check_limits
 from assistant.classifier import VARIANTS, ModelError
 from assistant.intents import DEFAULT_INTENTS, IntentsError, find_warnings, load_intents
 from assistant.limits import TextError, check_command
@@ -228,7 +231,15 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    from assistant.audio import AudioError, EndpointerOptions, MicrophoneSource, WavFileSource, resolve_device
+    """Print one JSON event per utterance until the WAV files end, the microphone fails, or Ctrl-C.
+
+    On stderr: "listening on …" once the microphone is open; one line when it is lost (the audio server
+    went away, the device was unplugged) and one when it is back, as it is reopened every
+    ``RECONNECT_EVERY_S``; and one line at the end. Exit status: 0 when the files end, 130 on Ctrl-C
+    (the line says how capture went), 1 on an audio error (the line says what failed; with
+    ``--no-reconnect`` a lost microphone is one), 2 when it cannot start.
+    """
+    from assistant.audio import AudioError, MicrophoneSource, WavFileSource, resolve_device
     from assistant.pipeline import Assistant
 
     if not args.wav:
@@ -237,23 +248,57 @@ def cmd_listen(args: argparse.Namespace) -> int:
     source = (
         WavFileSource(args.wav, options, realtime=True)
         if args.wav
-        else MicrophoneSource(args.device, options)
+        else MicrophoneSource(args.device, options, reconnect=args.reconnect, on_change=_tell)
     )
-    assistant = Assistant.from_config(_assistant_config(args))
-    if isinstance(source, MicrophoneSource):
-        source.start()
-        print(f"listening on {source.name} (Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:
+        assistant = Assistant.from_config(_assistant_config(args))
+        if isinstance(source, MicrophoneSource):
+            source.start()
+            _tell(f"listening on {source.name} (Ctrl-C to stop)")
         for event in assistant.listen(source):
             _print_event(event)
     except AudioError as error:
-        print(f"car-assistant: {error}", file=sys.stderr)
+        _tell(str(error))
         return 1
+    except KeyboardInterrupt:
+        _tell(
+            f"stopped by Ctrl-C; {source.report()}"
+            if isinstance(source, MicrophoneSource)
+            else "stopped by Ctrl-C"
+        )
+        return 130
     finally:
         source.close()
-        if isinstance(source, MicrophoneSource):
-            print(source.report(), file=sys.stderr)
     return 0
+
+
+def _tell(line: str) -> None:
+    """One line for the person at the terminal, on stderr (stdout carries the JSON events)."""
+    print(f"car-assistant: {line}", file=sys.stderr, flush=True)
+
+
+def _bounded(options: type, name: str, kind: type[float]) -> Callable[[str], float]:
+    """An argparse type for field ``name`` of an options dataclass, held to the limits it declares."""
+    bounds = _limits(options, name)
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an integer' if kind is int else 'a number'}"
+            ) from None
+        try:
+            check_limits(value, bounds)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return value
+
+    return parse
+
+
+def _limits(options: type, name: str) -> tuple[float, float]:
+    return next(f for f in dataclasses.fields(options) if f.name == name).metadata["range"]
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -280,11 +325,18 @@ def _percent(value: float | None) -> str:
     return "  n/a " if value is None else f"{value:6.1%}"
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line saying what and where (``--help`` has the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from training.dataset import DatasetConfig
     from training.finetune import TrainConfig
 
-    parser = argparse.ArgumentParser(prog="car-assistant", description=__doc__)
+    parser = OneLineParser(prog="car-assistant", description=__doc__)
     commands = parser.add_subparsers(dest="command")
 
     train = commands.add_parser(
@@ -329,7 +381,19 @@ def build_parser() -> argparse.ArgumentParser:
     source = listen.add_mutually_exclusive_group()
     source.add_argument("--device", help="input device index or name (see `car-assistant devices`)")
     source.add_argument("--wav", nargs="+", type=Path, help="replay WAV files instead of the microphone")
-    listen.add_argument("--silence-ms", type=int, default=300, help="silence that ends an utterance")
+    low, high = _limits(EndpointerOptions, "silence_ms")
+    listen.add_argument(
+        "--silence-ms",
+        type=_bounded(EndpointerOptions, "silence_ms", int),
+        default=EndpointerOptions.silence_ms,
+        help=f"silence that ends an utterance, {low:g} to {high:g} ms (default: %(default)s)",
+    )
+    listen.add_argument(
+        "--no-reconnect",
+        dest="reconnect",
+        action="store_false",
+        help="stop with exit status 1 when the microphone is lost, instead of reopening it",
+    )
     _add_runtime_options(listen)
     listen.set_defaults(handler=cmd_listen)
 

@@ -8,9 +8,18 @@
 # through ALSA's "pulse" and "default" devices (Debian's libasound2-plugins and pulseaudio ship that
 # ALSA config). If PulseAudio cannot start, it says so in one line and runs the command anyway, so
 # the tests that need the microphone fail with their own message instead of being skipped.
+#
+#   PULSE_RUNTIME_PATH=DIR scripts/virtual-mic.sh CMD ARGS...
+#
+# uses (or starts) the server whose socket is DIR/native instead: a server of one's own, which a test
+# can stop (`PULSE_RUNTIME_PATH=DIR pulseaudio --kill`) and start again (`... scripts/virtual-mic.sh true`)
+# without disturbing anyone else's.
 set -uo pipefail
 
 SINK=cabin
+if [ -n "${PULSE_RUNTIME_PATH:-}" ]; then
+    export PULSE_SERVER="unix:$PULSE_RUNTIME_PATH/native"
+fi
 
 if [ $# -eq 0 ]; then
     echo "usage: $0 CMD [ARGS...]" >&2

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import soundfile as sf
 from assistant.events import SAMPLE_RATE
 
 VIRTUAL_SINK = "cabin"
+VIRTUAL_MIC_SH = Path(__file__).resolve().parent.parent / "scripts" / "virtual-mic.sh"
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +76,57 @@ def virtual_mic() -> VirtualMic:
             f"Run the tests via scripts/virtual-mic.sh (PULSE_SERVER={os.environ.get('PULSE_SERVER')})."
         )
     return VirtualMic()
+
+
+class PrivatePulse:
+    """A PulseAudio server of the test's own, with the "cabin" null sink, started the way
+    ``scripts/virtual-mic.sh`` starts the shared one; stopping it disturbs no other test or user.
+
+    ``env`` points a child process at it; ``server`` is its address, for ``PULSE_SERVER``.
+    """
+
+    def __init__(self, runtime: Path) -> None:
+        self.runtime = runtime
+        self.server = f"unix:{runtime}/native"
+        self.env = {
+            **os.environ,
+            "PULSE_RUNTIME_PATH": str(runtime),
+            "PULSE_SERVER": self.server,
+            "PULSE_SINK": VIRTUAL_SINK,
+            "PULSE_SOURCE": f"{VIRTUAL_SINK}.monitor",
+        }
+
+    def answers(self) -> bool:
+        return subprocess.run(["pactl", "info"], env=self.env, capture_output=True).returncode == 0
+
+    def start(self) -> None:
+        subprocess.run([str(VIRTUAL_MIC_SH), "true"], env=self.env, check=True, capture_output=True)
+        if not self.answers():
+            pytest.fail(
+                f"Could not start a PulseAudio server in {self.runtime} (see scripts/virtual-mic.sh)."
+            )
+
+    def stop(self) -> None:
+        """What a restarting audio server looks like to its clients: the socket goes away."""
+        subprocess.run(["pulseaudio", "--kill"], env=self.env, capture_output=True)
+        deadline = time.monotonic() + 5
+        while self.answers():
+            assert time.monotonic() < deadline, "PulseAudio did not stop within 5 s"
+            time.sleep(0.05)
+
+    def play(self, path: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(["paplay", "-d", VIRTUAL_SINK, str(path)], env=self.env)
+
+
+@pytest.fixture
+def private_pulse(
+    virtual_mic: VirtualMic, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PrivatePulse]:
+    """A PulseAudio server that the test may stop and start (needs the virtual microphone's tools)."""
+    pulse = PrivatePulse(tmp_path_factory.mktemp("pulse"))
+    pulse.start()
+    yield pulse
+    subprocess.run(["pulseaudio", "--kill"], env=pulse.env, capture_output=True)
 
 
 @pytest.fixture(scope="session")

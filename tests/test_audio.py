@@ -4,6 +4,8 @@ capture path through the PulseAudio virtual microphone, and the errors a person 
 from __future__ import annotations
 
 import queue
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from scipy.signal import butter, sosfilt
 
 from assistant.audio import (
+    CLOSE_WAIT_S,
     FRAME,
     FRAME_S,
     AudioError,
@@ -147,11 +150,62 @@ def test_realtime_replay_takes_real_time(spoken_wav):
     assert time.monotonic() - started >= len(load_wav(spoken_wav("call mom"))) / SAMPLE_RATE
 
 
-def test_files_are_resampled_to_16k_mono(spoken_wav, wav_file):
-    speech = load_wav(spoken_wav(HIGH_BEAMS))
-    stereo_32k = load_wav(wav_file(np.stack([speech, speech], axis=1).repeat(2, axis=0), rate=32_000))
-    assert stereo_32k.ndim == 1
-    assert len(stereo_32k) == pytest.approx(len(speech), abs=2)
+def tone(hz: float, seconds: float, rate: int, amplitude: float = 0.5) -> np.ndarray:
+    return (amplitude * np.sin(2 * np.pi * hz * np.arange(round(seconds * rate)) / rate)).astype(np.float32)
+
+
+def peak_hz(audio: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
+    return float(np.fft.rfftfreq(len(audio), 1 / SAMPLE_RATE)[np.argmax(spectrum)])
+
+
+def rms(audio: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+
+
+@pytest.mark.parametrize("rate", [8_000, 22_050, 44_100, 48_000])
+def test_a_tone_keeps_its_pitch_length_and_loudness_through_resampling(wav_file, rate):
+    audio = load_wav(wav_file(tone(1_000, 2.0, rate), rate=rate))
+    assert audio.ndim == 1 and audio.dtype == np.float32
+    assert len(audio) == pytest.approx(2.0 * SAMPLE_RATE, abs=2)
+    assert peak_hz(audio) == pytest.approx(1_000, abs=2)
+    middle = audio[SAMPLE_RATE // 4 : -SAMPLE_RATE // 4]  # away from the filter's edges
+    assert rms(middle) == pytest.approx(0.5 / np.sqrt(2), rel=0.02)
+
+
+def test_a_tone_above_16k_s_nyquist_is_filtered_out_not_folded_back(wav_file):
+    """A 7 kHz tone survives 48 kHz → 16 kHz; an 11 kHz one would alias to 5 kHz unless filtered."""
+    audio = load_wav(wav_file(tone(7_000, 1.0, 48_000) + tone(11_000, 1.0, 48_000), rate=48_000))
+    assert peak_hz(audio) == pytest.approx(7_000, abs=2)
+    assert rms(audio - tone(7_000, 1.0, SAMPLE_RATE)[: len(audio)]) < 0.05 * rms(audio)
+
+
+def test_stereo_is_mixed_down_to_the_mean_of_its_channels(wav_file):
+    left, right = tone(500, 1.0, 32_000, 0.4), tone(1_500, 1.0, 32_000, 0.2)
+    audio = load_wav(wav_file(np.stack([left, right], axis=1), rate=32_000))
+    expected = (tone(500, 1.0, SAMPLE_RATE, 0.4) + tone(1_500, 1.0, SAMPLE_RATE, 0.2)) / 2
+    inner = slice(SAMPLE_RATE // 10, -SAMPLE_RATE // 10)
+    assert np.max(np.abs(audio[inner] - expected[inner])) < 0.01
+
+
+# -- endpointing options -------------------------------------------------------------------------
+
+
+def test_speech_still_going_when_the_file_ends_is_its_last_utterance(spoken_wav):
+    """A silence longer than the 1 s each replayed file ends with: the end of the file ends the command."""
+    path = spoken_wav(HIGH_BEAMS)
+    [utterance] = replay(path, EndpointerOptions(silence_ms=4_000))
+    assert utterance.duration_s > len(load_wav(path)) / SAMPLE_RATE
+    assert utterance.endpoint_ms > 900  # ended by the end of the file, not by the silence it waited for
+
+
+@pytest.mark.parametrize(
+    "option", [{"silence_ms": -100}, {"silence_ms": 100_000}, {"threshold": 1.5}, {"max_utterance_s": 0}]
+)
+def test_nonsense_endpointing_options_are_refused_by_name(option):
+    [(name, value)] = option.items()
+    with pytest.raises(ValueError, match=rf"^EndpointerOptions\.{name} must be between .*, not {value:g}$"):
+        EndpointerOptions(**option)
 
 
 # -- push-to-talk --------------------------------------------------------------------------------
@@ -225,6 +279,41 @@ def test_missing_or_empty_files_are_refused_by_name(tmp_path, wav_file, name):
         load_wav(tmp_path / name)
 
 
+def test_closing_a_stream_portaudio_never_lets_go_of_does_not_hang():
+    """PortAudio 19.6 can spin forever on a stream whose server died; closing it must not wait forever."""
+    released = threading.Event()
+    mic = MicrophoneSource()
+    mic._stream = SimpleNamespace(close=lambda ignore_errors: released.wait(30))
+    started = time.monotonic()
+    mic.close()
+    released.set()
+    assert time.monotonic() - started < CLOSE_WAIT_S + 0.5
+
+
+C_STDERR_WRITER = """
+import ctypes, sys
+from assistant.audio import list_devices
+list_devices()  # the microphone's first use: C's stderr goes through the filter from here on
+libc = ctypes.CDLL(None)
+stderr = ctypes.c_void_p.in_dll(libc, "stderr")
+for line in sys.argv[1:]:
+    libc.fputs(line.encode() + b"\\n", stderr)
+"""
+
+
+def test_portaudio_and_alsa_noise_on_c_stderr_is_dropped_and_other_lines_pass():
+    noise = [
+        "Expression 'ret' failed in 'src/hostapi/alsa/pa_linux_alsa.c', line: 1736",
+        "ALSA lib pulse.c:242:(pulse_connect) PulseAudio: Unable to connect: Connection refused",
+        "JackShmReadWritePtr::~JackShmReadWritePtr - Init not done for -1, skipping unlock",
+    ]
+    other = "libfoo: a warning someone needs to see"
+    result = subprocess.run(
+        [sys.executable, "-c", C_STDERR_WRITER, *noise, other], capture_output=True, text=True, check=True
+    )
+    assert result.stderr.splitlines() == [other]  # passed on by the time the process has exited
+
+
 # -- the real capture path -----------------------------------------------------------------------
 
 
@@ -263,9 +352,86 @@ def test_a_command_played_into_the_virtual_mic_is_captured_and_understood(
     assert "high beam" in transcriber.transcribe(utterance).text.lower()
 
 
+class Collector:
+    """Iterates a source's utterances on a thread until closed; what came, and the error if one did."""
+
+    def __init__(self, source: MicrophoneSource) -> None:
+        self.source = source
+        self.heard: queue.Queue[Utterance] = queue.Queue()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for utterance in self.source.utterances():
+                self.heard.put(utterance)
+        except BaseException as err:  # handed to the test
+            self.error = err
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+
+def wait_until(condition, timeout: float, what: str) -> float:
+    """Seconds it took for ``condition()`` to hold; fails the test after ``timeout``."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout, f"{what} did not happen within {timeout} s"
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
 @pytest.mark.audio
-def test_a_stream_that_dies_raises_a_clear_error(virtual_mic):
-    with MicrophoneSource(virtual_mic.device) as mic:
+def test_a_stream_that_dies_raises_a_clear_error_when_told_not_to_reconnect(virtual_mic):
+    with MicrophoneSource(virtual_mic.device, reconnect=False) as mic:
+        wait_until(lambda: mic.blocks_received > 0, 5, "the first block")
         mic._stream.abort()  # what PortAudio does when the device goes away
-        with pytest.raises(AudioError, match="stopped"):
-            first_utterance(mic, timeout=5)
+        collector = Collector(mic)
+        collector.join(timeout=5)
+    assert isinstance(collector.error, AudioError)
+    assert str(collector.error) == (
+        "Microphone 'mic:pulse' stopped (unplugged, or the audio server went away). "
+        "Reconnect it or use --wav FILE."
+    )
+
+
+@pytest.mark.audio
+def test_a_stream_that_dies_is_reopened(virtual_mic):
+    changes: list[str] = []
+    with MicrophoneSource(virtual_mic.device, on_change=changes.append) as mic:
+        wait_until(lambda: mic.blocks_received > 0, 5, "the first block")
+        collector = Collector(mic)
+        mic._stream.abort()
+        wait_until(lambda: mic.reconnecting, 2, "noticing the dead stream")
+        wait_until(lambda: not mic.reconnecting, 3, "reopening the microphone")
+        before = mic.blocks_received
+        wait_until(lambda: mic.blocks_received > before, 5, "audio from the reopened stream")
+    collector.join(timeout=5)
+    assert collector.error is None
+    assert changes[0].startswith("Microphone 'mic:pulse' stopped") and "reconnecting" in changes[0]
+    assert changes[1].startswith("mic:pulse: back after ")
+
+
+@pytest.mark.audio
+def test_the_microphone_comes_back_after_the_audio_server_restarts(private_pulse, spoken_wav, monkeypatch):
+    """Stop and start the null sink's own server: commands are heard again, with no restart of ours."""
+    monkeypatch.setenv("PULSE_SERVER", private_pulse.server)  # the ALSA "pulse" device connects there
+    with MicrophoneSource("pulse") as mic:
+        collector = Collector(mic)
+        wait_until(lambda: mic.blocks_received > 0, 5, "the first block")
+        private_pulse.play(spoken_wav(HIGH_BEAMS)).wait(timeout=10)
+        assert collector.heard.get(timeout=8).duration_s > 0.5
+
+        private_pulse.stop()
+        wait_until(lambda: mic.reconnecting, 6, "noticing the server went away")
+        private_pulse.start()
+        wait_until(lambda: not mic.reconnecting, 5, "reopening the microphone")
+        before = mic.blocks_received
+        wait_until(lambda: mic.blocks_received > before, 5, "audio after the restart")
+        private_pulse.play(spoken_wav(TEMPERATURE)).wait(timeout=10)
+        utterance = collector.heard.get(timeout=8)
+    collector.join(timeout=5)
+    assert collector.error is None
+    assert utterance.duration_s > 1.0
+    assert collector.heard.empty()

@@ -72,7 +72,7 @@ class CarDashboard(App[int], inherit_bindings=False):
 
     Tests inject what is slow or missing: ``assistant_factory`` (a prebuilt :class:`Assistant`),
     ``transcriber_factory``, ``audio_factory`` (one that raises ``AudioError`` stands for no
-    microphone), ``models_dir`` (where F3 looks for the other variant), ``state`` (the car to start
+    microphone; a source whose ``reconnecting`` is true is a microphone being reopened), ``models_dir`` (where F3 looks for the other variant), ``state`` (the car to start
     from) and ``clock`` (what the hazard blink, the call timer and the spinner read).
     """
 
@@ -105,6 +105,7 @@ class CarDashboard(App[int], inherit_bindings=False):
     voice_mode: reactive[str] = reactive("hands_free")
     talking: reactive[bool] = reactive(False)
     mic_status: reactive[str] = reactive("opening the microphone…")
+    mic_reconnecting: reactive[bool] = reactive(False)
     nlu_status: reactive[str] = reactive("loading")
     asr_status: reactive[str] = reactive("waiting")
     model_name: reactive[str] = reactive("")
@@ -198,12 +199,24 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.spinner = int(now / POLL_S)
         if self.source is not None:
             self.level = self.source.level_dbfs
+            self.mic_reconnecting = getattr(self.source, "reconnecting", False)
 
     def watch_notices(self, notices: dict[str, str]) -> None:
         self.query_one(Notice).text = "\n".join(notices.values())
 
     def _notice(self, key: str, text: str) -> None:
         self.notices = {**self.notices, key: text}
+
+    def _clear_notice(self, key: str) -> None:
+        self.notices = {name: text for name, text in self.notices.items() if name != key}
+
+    def watch_mic_reconnecting(self, reconnecting: bool) -> None:
+        """The microphone's stream died and is being reopened (the audio server restarted), or is back."""
+        if reconnecting:
+            self._notice("mic", "The microphone was lost: reconnecting… Type meanwhile.")
+        else:
+            self._clear_notice("mic")
+        self._update_mic_status()
 
     def _show(self, event: Event | None = None, pending: Pending | None = None) -> None:
         exchange = self.query_one(Exchange)
@@ -346,6 +359,8 @@ class CarDashboard(App[int], inherit_bindings=False):
         """Empty while the level meter should show; otherwise why there is no voice input (yet)."""
         if self.audio_problem:
             return f"{self.audio_problem}, type below"
+        if self.mic_reconnecting:
+            return "reconnecting…"
         if self.nlu_status == "failed":
             return "off: no intent model"
         if self.source is None:
