@@ -63,7 +63,7 @@ def decide(prediction: Prediction, reading: SlotReading, options: NluOptions) ->
         return Decision(False, f"not sure enough ({prediction.confidence:.0%} < {options.threshold:.0%})")
     if prediction.margin < options.margin:
         return Decision(False, f"could be {prediction.intent} or {prediction.ranking[1][0]}")
-    if not reading.values and not reading.template_matched:
+    if not reading.template_matched and not any(reading.confidence.values()):
         return Decision(False, "heard nothing that says what to do")
     return Decision(True)
 

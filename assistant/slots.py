@@ -20,6 +20,13 @@ from hassil import Intents, RecognizeResult, recognize_all
 from assistant.events import SlotValue, TaggedSpan
 from assistant.intents import IntentLibrary, SlotList, normalize, to_hassil
 
+UNVOUCHED = 0.5
+"""The most a free-text value that is neither a sample value nor said in a template can be trusted:
+'give me directions to phoenix' is worth a question, not an action."""
+TALK = 0.0
+"""The trust in a free-text value far longer than any sample ('call now and get 50 off your order')."""
+FREE_TEXT_SLACK_WORDS = 2
+"""How many words a free-text value may run past the longest sample value in the YAML."""
 SPOKEN_FILLERS = ("okay", "ok", "oh", "uh", "um", "hey")
 """Sounds Whisper writes around a command that no template says: skipped when matching templates."""
 SOUND_ALIKE_MIN_RATIO = 0.8
@@ -57,11 +64,13 @@ class TemplateMatcher:
 
 @dataclass(frozen=True)
 class SlotReading:
-    """The slots read from one utterance, and how sure the reading is."""
+    """The slots read from one utterance, and how sure the reading is of each."""
 
     values: dict[str, SlotValue]
-    confidence: float
-    """1.0 when a template said the text; else the least sure tagged span that was used."""
+    confidence: dict[str, float]
+    """Per slot: 1.0 for a template's slot; else the tagger's confidence in the span, no more
+    than ``UNVOUCHED`` for free text the YAML doesn't list, and ``TALK`` for free text far longer
+    than any sample value (a sentence, not a name)."""
     template_matched: bool
     unresolved: tuple[str, ...] = ()
     """Tagged spans no list of their slot could give a value for."""
@@ -75,14 +84,16 @@ class SlotResolver:
         self.templates = TemplateMatcher(library)
         self._list_intents = _one_intent_per_list(library)
         self._lists = {name: library.slot_lists(name) for name in library.intents}
+        self._samples = _free_text_samples(library)
 
     def read(self, intent: str, text: str, spans: tuple[TaggedSpan, ...]) -> SlotReading:
         """The template's slots when one says the text, else the spans' resolved values."""
         from_template = self.templates.slots(text, intent)
         if from_template is not None:
-            return SlotReading(from_template, 1.0, template_matched=True)
+            trust = {slot: self._free_text_trust(intent, slot, value, 1.0) for slot, value in from_template.items()}
+            return SlotReading(from_template, trust, template_matched=True)
         values: dict[str, SlotValue] = {}
-        used: list[float] = []
+        trust: dict[str, float] = {}
         unresolved = []
         for span in spans:
             value = self.resolve(intent, span)
@@ -90,10 +101,24 @@ class SlotResolver:
                 unresolved.append(span.text)
                 continue
             values[span.slot] = value
-            used.append(span.confidence)
-        return SlotReading(
-            values, min(used, default=1.0), template_matched=False, unresolved=tuple(unresolved)
-        )
+            unvouched = min(span.confidence, UNVOUCHED)
+            trust[span.slot] = self._free_text_trust(intent, span.slot, value, span.confidence, unvouched)
+        return SlotReading(values, trust, template_matched=False, unresolved=tuple(unresolved))
+
+    def _free_text_trust(
+        self, intent: str, slot: str, value: SlotValue, trust: float, unvouched: float | None = None
+    ) -> float:
+        """``trust`` for a listed value; for free text, ``unvouched`` unless it is a sample value,
+        and ``TALK`` when it runs far past the longest sample."""
+        if not any(lst.free_text for lst in self._lists.get(intent, {}).get(slot, [])):
+            return trust
+        samples = self._samples.get(slot, frozenset())
+        said = normalize(str(value))
+        if said in samples:
+            return trust
+        if len(said.split()) > max((len(s.split()) for s in samples), default=0) + FREE_TEXT_SLACK_WORDS:
+            return TALK
+        return trust if unvouched is None else unvouched
 
     def resolve(self, intent: str, span: TaggedSpan) -> SlotValue | None:
         """A span's value through the intent's lists for its slot: the lists' own phrases and
@@ -116,6 +141,18 @@ class SlotResolver:
             if match.intent.name == slot_list.name:
                 return _plain(match.entities[slot_list.name].value)
         return None
+
+
+def _free_text_samples(library: IntentLibrary) -> dict[str, frozenset[str]]:
+    """Per slot, the sample values its free-text lists give in the YAML, normalised."""
+    samples: dict[str, set[str]] = {}
+    for intent in library.intents:
+        for slot, lists in library.slot_lists(intent).items():
+            for slot_list in (lst for lst in lists if lst.free_text):
+                samples.setdefault(slot, set()).update(
+                    normalize(phrase) for value in slot_list.values for phrase in value.phrases
+                )
+    return {slot: frozenset(values) for slot, values in samples.items()}
 
 
 def _one_intent_per_list(library: IntentLibrary) -> Intents:

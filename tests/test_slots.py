@@ -66,7 +66,7 @@ def test_a_span_no_list_says_has_no_value(resolver, intent, slot, said):
 
 def test_a_template_said_word_for_word_gives_the_slots_and_full_confidence(resolver):
     reading = resolver.read("climate", "Set the temperature to twenty one degrees, please.", ())
-    assert reading.template_matched and reading.confidence == 1.0
+    assert reading.template_matched and reading.confidence == {"temperature": 1.0}
     assert reading.values == {"temperature": 21}
 
 
@@ -75,7 +75,7 @@ def test_without_a_template_the_spans_give_the_slots_and_the_least_sure_confiden
     reading = resolver.read("lights", "kill those brights fog lamps", spans)
     assert not reading.template_matched
     assert reading.values == {"light": "high_beams"}
-    assert reading.confidence == 0.6
+    assert reading.confidence == {"light": 0.6}
     assert reading.unresolved == ("kill", "fog lamps")  # no 'action' list for lights; 'light' taken once
 
 
@@ -115,3 +115,32 @@ def test_normalize_handles_transcript_punctuation():
     assert normalize("Set it to 21.5°C, please!") == "set it to 21.5 degrees c please"
     assert normalize("A/C on.") == "a c on"
     assert normalize("Turn on <the> lights... 21.") == "turn on the lights 21"
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "spans", "trust"),
+    [
+        ("navigation", "navigate to the airport", (), {"destination": 1.0}),  # a sample value, in a template
+        ("navigation", "navigate to phoenix", (), {"destination": 1.0}),  # new, but a template frames it
+        (
+            "navigation",
+            "give me directions to phoenix",
+            (span("destination", "phoenix", 0.9),),
+            {"destination": 0.5},
+        ),
+        (
+            "navigation",
+            "i'd fancy going to the airport",
+            (span("destination", "the airport", 0.9),),
+            {"destination": 0.9},
+        ),
+        (
+            "phone",
+            "call now and get fifty percent off your first order today",
+            (),
+            {"contact": 0.0},  # a template frames it, but it is a sentence, not a name
+        ),
+    ],
+)
+def test_free_text_is_trusted_as_far_as_the_yaml_vouches_for_it(resolver, intent, text, spans, trust):
+    assert resolver.read(intent, text, spans).confidence == trust
