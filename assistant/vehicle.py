@@ -65,8 +65,9 @@ class Media:
     source: str = "music"
     index: int = 0
     volume: int = 40
-    genre: str | None = None
-    """The music genre asked for ('jazz'); None for any music, and always for the radio."""
+    query: str | None = None
+    """What music was asked for by name ('jazz', 'the beatles'); None for any music, and always for the radio."""
+    muted: bool = False
 
     @property
     def track(self) -> str:
@@ -274,41 +275,59 @@ def _navigate(state: VehicleState, slots: Slots, now: float | None) -> Result:
     return _done(replace(state, navigation=Navigation(destination, True)), f"Route to {destination} started.")
 
 
-MEDIA_ACTIONS = ("play", "pause", "next", "previous", "volume_up", "volume_down")
+MEDIA_ACTIONS = ("play", "pause", "stop", "next", "previous", "volume_up", "volume_down", "mute", "unmute")
 
 
 def _control_media(state: VehicleState, slots: Slots, now: float | None) -> Result:
-    """Play, pause, skip through the source's playlist, or step the volume; a source alone plays it.
-
-    A genre ('play some jazz') is music: it switches the radio off and starts that genre's first track.
-    """
+    """Play, pause or stop, skip through the source's playlist, step the volume, mute; a source alone
+    plays it. Music asked for by name ('play some jazz', 'play the beatles') switches the radio off
+    and starts from that music's first track."""
     source = _choice(slots, "source", tuple(PLAYLISTS))
-    genre = (_text(slots, "genre") or "").lower() or None
-    action = _choice(slots, "action", MEDIA_ACTIONS) or ("play" if source or genre else None)
+    query = (_text(slots, "query") or "").lower() or None
+    action = _choice(slots, "action", MEDIA_ACTIONS) or ("play" if source or query else None)
     if action is None:
         return _refuse(state, "What should the media do? Try 'play music' or 'next track'.")
+    if action in ("mute", "unmute", "volume_up", "volume_down"):
+        return _sound(state, action)
     media = state.media
-    if genre is not None and source is None:
+    if query is not None and source is None:
         source = "music"
     if source is not None and source != media.source:
-        media = replace(media, source=source, index=0, genre=None)
-    if genre is not None and media.source == "music" and genre != media.genre:
-        media = replace(media, genre=genre, index=0)
-    if action == "pause":
+        if action in ("pause", "stop"):  # 'stop the radio' while music plays: nothing of it to stop
+            return _refuse(state, f"The {source} isn't playing.")
+        media = replace(media, source=source, index=0, query=None)
+    if query is not None and media.source == "music" and query != media.query:
+        media = replace(media, query=query, index=0)
+    if action in ("pause", "stop"):
         if not media.playing:
             return _refuse(state, "Nothing is playing.")
-        return _done(replace(state, media=replace(media, playing=False)), f"Paused {media.track}.")
-    if action in ("volume_up", "volume_down"):
-        step = VOLUME_STEP if action == "volume_up" else -VOLUME_STEP
-        volume = min(max(media.volume + step, 0), 100)
-        if volume == media.volume:
-            limit = "maximum" if step > 0 else "minimum"
-            return _refuse(state, f"The volume is already at its {limit}, {volume}.")
-        return _done(replace(state, media=replace(media, volume=volume)), f"Volume {volume}.")
+        verb = "Paused" if action == "pause" else "Stopped"
+        return _done(replace(state, media=replace(media, playing=False)), f"{verb} {media.track}.")
     skip = {"play": 0, "next": 1, "previous": -1}[action]
     media = replace(media, playing=True, index=(media.index + skip) % len(PLAYLISTS[media.source]))
-    what = f"{media.genre}: {media.track}" if media.genre else media.track
+    what = f"{media.query}: {media.track}" if media.query else media.track
     return _done(replace(state, media=media), f"Playing {what}.")
+
+
+def _sound(state: VehicleState, action: str) -> Result:
+    """Mute, unmute, or step the volume (which unmutes, as a car's volume knob does)."""
+    media = state.media
+    if action == "mute":
+        if media.muted:
+            return _refuse(state, "The sound is already muted.")
+        return _done(replace(state, media=replace(media, muted=True)), "Sound muted.")
+    if action == "unmute":
+        if not media.muted:
+            return _refuse(state, "The sound isn't muted.")
+        return _done(
+            replace(state, media=replace(media, muted=False)), f"Sound back on, volume {media.volume}."
+        )
+    step = VOLUME_STEP if action == "volume_up" else -VOLUME_STEP
+    volume = min(max(media.volume + step, 0), 100)
+    if volume == media.volume and not media.muted:
+        limit = "maximum" if step > 0 else "minimum"
+        return _refuse(state, f"The volume is already at its {limit}, {volume}.")
+    return _done(replace(state, media=replace(media, volume=volume, muted=False)), f"Volume {volume}.")
 
 
 def _control_phone(state: VehicleState, slots: Slots, now: float | None) -> Result:

@@ -281,17 +281,17 @@ def test_changing_the_source_starts_its_first_track():
     )
 
 
-def test_a_genre_is_played_remembered_and_said():
+def test_music_asked_for_by_name_is_played_remembered_and_said():
     on_the_radio = replace(BASE, media=Media(source="radio", index=1))
-    state, outcome = run("control_media", {"action": "play", "genre": "Jazz"}, state=on_the_radio)
-    assert state.media == Media(playing=True, source="music", index=0, genre="jazz")
+    state, outcome = run("control_media", {"action": "play", "query": "Jazz"}, state=on_the_radio)
+    assert state.media == Media(playing=True, source="music", index=0, query="jazz")
     assert outcome == Outcome(True, f"Playing jazz: {PLAYLISTS['music'][0]}.")
     state, outcome = run("control_media", {"action": "next"}, state=state)
-    assert state.media.genre == "jazz" and outcome.message == f"Playing jazz: {PLAYLISTS['music'][1]}."
-    state, _ = run("control_media", {"genre": "pop"}, state=state)
-    assert state.media.genre == "pop" and state.media.index == 0 and state.media.playing
+    assert state.media.query == "jazz" and outcome.message == f"Playing jazz: {PLAYLISTS['music'][1]}."
+    state, _ = run("control_media", {"query": "pop"}, state=state)
+    assert state.media.query == "pop" and state.media.index == 0 and state.media.playing
     state, _ = run("control_media", {"source": "radio"}, state=state)
-    assert state.media.genre is None
+    assert state.media.query is None
 
 
 @pytest.mark.parametrize(
@@ -487,3 +487,23 @@ def test_set_speed_clamps(kmh, expected):
 def test_set_speed_rejects_nan():
     car = Vehicle()
     assert not car.set_speed(float("nan")).done and car.state.speed_kmh == 0
+
+
+def test_stop_stops_what_plays_and_never_starts_another_source():
+    playing_radio = VehicleState(media=Media(playing=True, source="radio"))
+    state, outcome = run("control_media", {"action": "stop", "source": "radio"}, state=playing_radio)
+    assert not state.media.playing and state.media.source == "radio" and outcome.message.startswith("Stopped")
+    playing_music = VehicleState(media=Media(playing=True, source="music"))
+    state, outcome = run("control_media", {"action": "stop", "source": "radio"}, state=playing_music)
+    assert state == playing_music and not outcome.done and outcome.message == "The radio isn't playing."
+
+
+def test_mute_and_unmute_keep_the_volume_and_a_volume_step_unmutes():
+    state, outcome = run("control_media", {"action": "mute"})
+    assert state.media.muted and state.media.volume == Media().volume and outcome.done
+    assert not run("control_media", {"action": "mute"}, state=state)[1].done
+    unmuted, outcome = run("control_media", {"action": "unmute"}, state=state)
+    assert not unmuted.media.muted and outcome.message == f"Sound back on, volume {Media().volume}."
+    louder, _ = run("control_media", {"action": "volume_up"}, state=state)
+    assert not louder.media.muted and louder.media.volume > Media().volume
+    assert not run("control_media", {"action": "unmute"})[1].done

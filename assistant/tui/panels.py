@@ -58,7 +58,7 @@ class MediaPanel(StatePanel):
             ),
             Content.styled(
                 " · ".join(
-                    filter(None, (media.source, media.genre, "playing" if media.playing else "paused"))
+                    filter(None, (media.source, media.query, "playing" if media.playing else "paused", "muted" if media.muted else None))
                 ),
                 MUTED,
             ),
