@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from assistant.intents import OUT_OF_SCOPE, load_intents
+from training.assistant_requests import assistant_requests
 from training.chatter import everyday_chatter
 from training.dataset import SPLITS, TemplateSampler, build_dataset, read_split, write_dataset
 from training.dataset import _dedup_key as dedup_key
@@ -108,7 +109,39 @@ def test_chatter_never_includes_a_line_the_templates_say(library, monkeypatch, t
         "conversations:\n- - turn on the high beams\n  - what a lovely day it is\n  - call mom\n"
     )
     monkeypatch.setattr("training.chatter.corpus_folder", lambda: tmp_path)
-    assert everyday_chatter(library, 10, random.Random(0)) == ["what a lovely day it is"]
+    assert everyday_chatter(library, 10, random.Random(0), request_share=0) == ["what a lovely day it is"]
+
+
+HOME_ASSISTANT = {
+    "language": "en",
+    "intents": {
+        "HassStartTimer": {"data": [{"sentences": ["set a timer for {timer_minutes:minutes} minutes"]}]},
+        "HassShoppingListAddItem": {"data": [{"sentences": ["add {shopping_list_item:item} to my list"]}]},
+        "HassBroadcast": {"data": [{"sentences": ["turn on the high beams"]}]},
+        "HassTurnOn": {"data": [{"sentences": ["switch on the (porch|garden) light"]}]},
+    },
+    "lists": {
+        "timer_minutes": {"range": {"from": 1, "to": 100}},
+        "shopping_list_item": {"wildcard": True},
+    },
+}
+
+
+def test_assistant_requests_fill_home_lists_and_leave_out_the_cars_kind_of_intent():
+    requests = assistant_requests(HOME_ASSISTANT, random.Random(0))
+    assert "set a timer for five minutes" in requests and "set a timer for 45 minutes" in requests
+    assert "add milk to my list" in requests
+    assert not [r for r in requests if "{" in r or "porch" in r or "garden" in r]
+
+
+def test_chatter_mixes_talk_and_requests_but_no_line_a_template_says(library, monkeypatch, tmp_path):
+    (tmp_path / "talk.yml").write_text("conversations:\n- - what a lovely day it is\n  - call mom\n")
+    monkeypatch.setattr("training.chatter.corpus_folder", lambda: tmp_path)
+    monkeypatch.setattr("training.chatter.home_assistant_intents", lambda: HOME_ASSISTANT)
+    lines = everyday_chatter(library, 10, random.Random(0), request_share=0.5)
+    assert "what a lovely day it is" in lines and "call mom" not in lines
+    assert any("timer" in line for line in lines)
+    assert "turn on the high beams" not in lines
 
 
 def test_per_intent_is_configurable(library):
