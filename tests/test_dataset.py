@@ -9,8 +9,9 @@ from collections import Counter
 import pytest
 
 from assistant.intents import OUT_OF_SCOPE, load_intents
+from assistant.nlu import TemplateMatcher
 from training.assistant_requests import assistant_requests
-from training.chatter import everyday_chatter
+from training.chatter import HELD_OUT_TALK, everyday_chatter
 from training.dataset import SPLITS, TemplateSampler, build_dataset, read_split, write_dataset
 from training.dataset import _dedup_key as dedup_key
 
@@ -161,3 +162,57 @@ def test_written_files_open_as_jsonl_with_label_map(tmp_path, library, splits):
     labels = json.loads((out / "labels.json").read_text())
     assert labels["labels"] == library.labels and labels["fingerprint"] == library.fingerprint
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_no_phrase_says_two_values_for_one_slot(library):
+    """A tagged span is resolved through the lists: one phrase, one value, within an intent's slot."""
+    for intent in library.intents:
+        for slot, lists in library.slot_lists(intent).items():
+            said: dict[str, str | int] = {}
+            for slot_list in (lst for lst in lists if not lst.free_text):
+                for value in slot_list.values:
+                    for phrase in value.phrases:
+                        assert said.setdefault(phrase, value.out) == value.out, (intent, slot, phrase)
+
+
+@pytest.mark.parametrize(
+    ("intent", "words", "slot", "value"),
+    [
+        ("lights", {"kill", "deactivate", "disable"}, "state", "off"),
+        ("lights", {"activate", "enable", "engage"}, "state", "on"),
+        ("climate", {"warm up", "heat up"}, "change", "up"),
+        ("media", {"mute"}, "action", "mute"),
+        ("media", {"unmute"}, "action", "unmute"),
+    ],
+)
+def test_verbs_that_carry_a_value_are_drawn_as_that_value(library, intent, words, slot, value):
+    sampler = TemplateSampler(library, random.Random(5))
+    draws = [sampler.draw(t) for t in library.intents[intent].templates for _ in range(30)]
+    carried = [d for d in draws if any(said in words for said, name in d.parts if name == slot)]
+    assert carried, f"no {intent} template says {words}"
+    assert all(d.slots[slot] == value for d in carried)
+
+
+def test_radio_off_is_drawn_as_stop_never_as_play(library):
+    sampler = TemplateSampler(library, random.Random(6))
+    draws = [sampler.draw(t) for t in library.intents["media"].templates for _ in range(30)]
+    radio_off = [d for d in draws if d.slots.get("source") == "radio" and " off" in f" {d.text} "]
+    assert radio_off and all(d.slots["action"] == "stop" for d in radio_off)
+
+
+def test_templates_and_out_of_scope_templates_never_say_the_same_line(library):
+    matcher = TemplateMatcher(library)
+    sampler = TemplateSampler(library, random.Random(2))
+    said = [sampler.draw(t).text for t in library.out_of_scope for _ in range(20)]
+    assert not [text for text in said if matcher.says(text)]
+
+
+def test_no_coffee_talk_in_templates_or_chatter(library):
+    texts = [t.text for t in library.out_of_scope] + [
+        t.text for intent in library.intents.values() for t in intent.templates
+    ]
+    phrases = [p for slot_list in library.lists.values() for v in slot_list.values for p in v.phrases]
+    assert not [text for text in texts + phrases if HELD_OUT_TALK.search(text)]
+    assert not [
+        line for line in everyday_chatter(library, 600, random.Random(0)) if HELD_OUT_TALK.search(line)
+    ]

@@ -25,7 +25,7 @@ def fill(filler: SlotFiller, intent: str, text: str) -> dict:
     [
         ("lights", "Switch on the full beam.", {"light": "high_beams", "state": "on"}),
         ("lights", "reading lights off please", {"light": "interior", "state": "off"}),
-        ("lights", "I want my fog lamps", {"light": "fog_lights", "state": "on"}),
+        ("lights", "I want my fog lamps", {"light": "fog_lights"}),
         ("climate", "Set the temperature to 23.", {"temperature": 23}),
         ("climate", "set it to twenty one degrees", {"temperature": 21}),
         ("climate", "Make it 68°F.", {"temperature": 68}),
