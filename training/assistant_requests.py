@@ -64,9 +64,16 @@ SAMPLE_VALUES: dict[str, tuple[str, ...]] = {
     "timer_name": ("pasta", "laundry", "pizza", "homework", "nap", "eggs"),
     "timer_command": ("water the plants", "check the oven", "feed the dog", "take out the trash"),
     "shopping_list_item": ("milk", "eggs", "bread", "dog food", "batteries", "paper towels", "apples"),
-    "todo_list_item": ("call the bank", "pay the rent", "book the vet", "clean the gutters", "mow the lawn"),
+    "todo_list_item": (
+        "renew my passport",
+        "pay the rent",
+        "book the vet",
+        "clean the gutters",
+        "mow the lawn",
+    ),
 }
-"""Our own values for the lists Home Assistant fills at run time from a home's devices and areas."""
+"""Our own values for the lists Home Assistant fills at run time from a home's devices and areas;
+none says a car command or a contact to call ("call the bank" as a to-do item taught that a call is talk)."""
 
 SAMPLE_NUMBERS = {"two": 2, "five": 5, "ten": 10, "fifteen": 15, "thirty": 30, "3": 3, "20": 20, "45": 45}
 """Numbers said for a number range, as words or digits, where the range holds them."""
