@@ -10,8 +10,9 @@ import pytest
 
 from assistant.events import TaggedSpan
 from assistant.intents import OUT_OF_SCOPE, load_intents, words
-from assistant.slots import SlotResolver
-from training.chatter import everyday_chatter
+from assistant.slots import EDGE_WORDS, SlotResolver, TemplateMatcher
+from training.assistant_requests import assistant_requests
+from training.chatter import HELD_OUT_TALK, everyday_chatter
 from training.dataset import SPLITS, DatasetConfig, TemplateSampler, build_dataset, read_split, write_dataset
 from training.dataset import _dedup_key as dedup_key
 
@@ -112,7 +113,39 @@ def test_chatter_never_includes_a_line_the_templates_say(library, monkeypatch, t
         "conversations:\n- - turn on the high beams\n  - what a lovely day it is\n  - call mom\n"
     )
     monkeypatch.setattr("training.chatter.corpus_folder", lambda: tmp_path)
-    assert everyday_chatter(library, 10, random.Random(0)) == ["what a lovely day it is"]
+    assert everyday_chatter(library, 10, random.Random(0), request_share=0) == ["what a lovely day it is"]
+
+
+HOME_ASSISTANT = {
+    "language": "en",
+    "intents": {
+        "HassStartTimer": {"data": [{"sentences": ["set a timer for {timer_minutes:minutes} minutes"]}]},
+        "HassShoppingListAddItem": {"data": [{"sentences": ["add {shopping_list_item:item} to my list"]}]},
+        "HassBroadcast": {"data": [{"sentences": ["turn on the high beams"]}]},
+        "HassTurnOn": {"data": [{"sentences": ["switch on the (porch|garden) light"]}]},
+    },
+    "lists": {
+        "timer_minutes": {"range": {"from": 1, "to": 100}},
+        "shopping_list_item": {"wildcard": True},
+    },
+}
+
+
+def test_assistant_requests_fill_home_lists_and_leave_out_the_cars_kind_of_intent():
+    requests = assistant_requests(HOME_ASSISTANT, random.Random(0))
+    assert "set a timer for five minutes" in requests and "set a timer for 45 minutes" in requests
+    assert "add milk to my list" in requests
+    assert not [r for r in requests if "{" in r or "porch" in r or "garden" in r]
+
+
+def test_chatter_mixes_talk_and_requests_but_no_line_a_template_says(library, monkeypatch, tmp_path):
+    (tmp_path / "talk.yml").write_text("conversations:\n- - what a lovely day it is\n  - call mom\n")
+    monkeypatch.setattr("training.chatter.corpus_folder", lambda: tmp_path)
+    monkeypatch.setattr("training.chatter.home_assistant_intents", lambda: HOME_ASSISTANT)
+    lines = everyday_chatter(library, 10, random.Random(0), request_share=0.5)
+    assert "what a lovely day it is" in lines and "call mom" not in lines
+    assert any("timer" in line for line in lines)
+    assert "turn on the high beams" not in lines
 
 
 def test_per_intent_is_configurable(library):
@@ -152,6 +185,14 @@ def test_every_word_has_one_tag_in_every_form(splits):
     assert {tag[:2] for e in examples for tag in e.tags} == {"O", "B-", "I-"}
 
 
+def without_edge_words(value: str) -> str:
+    """A free-text value as the car takes it: 'my sister's place' → "sister's place"."""
+    said = words(value)
+    while said and said[0] in EDGE_WORDS:
+        said.pop(0)
+    return " ".join(said)
+
+
 def test_the_tagged_words_say_the_slot_value(splits, library):
     """What the generator tags reads back, through the YAML lists, as the value it drew."""
     resolver = SlotResolver(library)
@@ -162,7 +203,7 @@ def test_the_tagged_words_say_the_slot_value(splits, library):
         for slot, value in example.slots.items():
             said = TaggedSpan(slot, tuple(spans[slot].split()), 0, 1.0)
             assert resolver.resolve(example.intent, said) == (
-                value.lower() if isinstance(value, str) else value
+                without_edge_words(value) if isinstance(value, str) else value
             )
 
 
@@ -197,3 +238,57 @@ def test_a_dropped_first_word_moves_the_begin_tag(library):
 def test_nonsense_dataset_options_are_refused(options, problem):
     with pytest.raises(ValueError, match=problem):
         DatasetConfig(**options)
+
+
+def test_no_phrase_says_two_values_for_one_slot(library):
+    """A tagged span is resolved through the lists: one phrase, one value, within an intent's slot."""
+    for intent in library.intents:
+        for slot, lists in library.slot_lists(intent).items():
+            said: dict[str, str | int] = {}
+            for slot_list in (lst for lst in lists if not lst.free_text):
+                for value in slot_list.values:
+                    for phrase in value.phrases:
+                        assert said.setdefault(phrase, value.out) == value.out, (intent, slot, phrase)
+
+
+@pytest.mark.parametrize(
+    ("intent", "words", "slot", "value"),
+    [
+        ("lights", {"kill", "deactivate", "disable"}, "state", "off"),
+        ("lights", {"activate", "enable", "engage"}, "state", "on"),
+        ("climate", {"warm up", "heat up"}, "change", "up"),
+        ("media", {"mute"}, "action", "mute"),
+        ("media", {"unmute"}, "action", "unmute"),
+    ],
+)
+def test_verbs_that_carry_a_value_are_drawn_as_that_value(library, intent, words, slot, value):
+    sampler = TemplateSampler(library, random.Random(5))
+    draws = [sampler.draw(t) for t in library.intents[intent].templates for _ in range(30)]
+    carried = [d for d in draws if any(said in words for said, name in d.parts if name == slot)]
+    assert carried, f"no {intent} template says {words}"
+    assert all(d.slots[slot] == value for d in carried)
+
+
+def test_radio_off_is_drawn_as_stop_never_as_play(library):
+    sampler = TemplateSampler(library, random.Random(6))
+    draws = [sampler.draw(t) for t in library.intents["media"].templates for _ in range(30)]
+    radio_off = [d for d in draws if d.slots.get("source") == "radio" and " off" in f" {d.text} "]
+    assert radio_off and all(d.slots["action"] == "stop" for d in radio_off)
+
+
+def test_templates_and_out_of_scope_templates_never_say_the_same_line(library):
+    matcher = TemplateMatcher(library)
+    sampler = TemplateSampler(library, random.Random(2))
+    said = [sampler.draw(t).text for t in library.out_of_scope for _ in range(20)]
+    assert not [text for text in said if matcher.says(text)]
+
+
+def test_no_coffee_talk_in_templates_or_chatter(library):
+    texts = [t.text for t in library.out_of_scope] + [
+        t.text for intent in library.intents.values() for t in intent.templates
+    ]
+    phrases = [p for slot_list in library.lists.values() for v in slot_list.values for p in v.phrases]
+    assert not [text for text in texts + phrases if HELD_OUT_TALK.search(text)]
+    assert not [
+        line for line in everyday_chatter(library, 600, random.Random(0)) if HELD_OUT_TALK.search(line)
+    ]

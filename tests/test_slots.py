@@ -124,7 +124,7 @@ def test_normalize_handles_transcript_punctuation():
         ("navigation", "navigate to phoenix", (), {"destination": 1.0}),  # new, but a template frames it
         (
             "navigation",
-            "give me directions to phoenix",
+            "phoenix is where we are going",
             (span("destination", "phoenix", 0.9),),
             {"destination": 0.5},
         ),
@@ -138,9 +138,41 @@ def test_normalize_handles_transcript_punctuation():
             "phone",
             "call now and get fifty percent off your first order today",
             (),
-            {"contact": 0.0},  # a template frames it, but it is a sentence, not a name
+            {"action": 1.0, "contact": 0.0},  # a template frames it, but it is a sentence, not a name
         ),
     ],
 )
 def test_free_text_is_trusted_as_far_as_the_yaml_vouches_for_it(resolver, intent, text, spans, trust):
     assert resolver.read(intent, text, spans).confidence == trust
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "expected"),
+    [
+        ("lights", "Switch on the full beam.", {"light": "high_beams", "state": "on"}),
+        ("lights", "reading lights off please", {"light": "interior", "state": "off"}),
+        ("climate", "Set the temperature to 23.", {"temperature": 23}),
+        ("climate", "set it to twenty one degrees", {"temperature": 21}),
+        ("climate", "it's way too hot", {"change": "down"}),
+        ("climate", "switch the air conditioning off", {"feature": "ac", "state": "off"}),
+        ("navigation", "Take me to the Ferry Terminal.", {"destination": "ferry terminal"}),
+        ("navigation", "navigate to 221 baker street please", {"destination": "221 baker street"}),
+        ("navigation", "is there a charging station nearby", {"destination": "charging station"}),
+        ("navigation", "take me back home", {"destination": "home"}),
+        ("navigation", "stop the navigation", {"action": "cancel"}),
+        ("media", "skip this track", {"action": "next"}),
+        ("media", "turn the volume down", {"action": "volume_down"}),
+        ("phone", "Call Doctor Patel.", {"contact": "doctor patel", "action": "call"}),
+        ("phone", "could you ring my brother", {"contact": "brother", "action": "call"}),
+        ("phone", "hang up the call", {"action": "hang_up"}),
+        (
+            "windows",
+            "roll the passenger window down halfway",
+            {"window": "passenger", "state": "open", "amount": 50},
+        ),
+        ("windows", "shut the moonroof", {"window": "sunroof", "state": "closed"}),
+    ],
+)
+def test_a_template_said_word_for_word_gives_its_slots(resolver, intent, text, expected):
+    reading = resolver.read(intent, text, ())
+    assert reading.template_matched and reading.values == expected

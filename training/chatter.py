@@ -1,27 +1,44 @@
-"""Everyday English for the out-of-scope class, from the chatterbot-corpus conversations (BSD-3).
+"""Everyday English for the out-of-scope class, from two corpora whose licences allow training:
 
-The YAML's out-of-scope templates say what the car must refuse in the ways their author thought
-of; a corpus written for chatbots says it in ways nobody here did (greetings, opinions, questions
-about films, money and history), so the classifier learns that ordinary talk is not a command.
+- the chatterbot-corpus conversations (BSD-3): greetings, opinions, questions about films, money
+  and history, said in ways nobody here thought of, so the classifier learns that ordinary talk
+  is not a command;
+- requests made of a home assistant that a car can't do, from Home Assistant's intents
+  (Apache-2.0, :mod:`training.assistant_requests`): timers, lists, weather, vacuums, so it learns
+  that a request is not a car command by its shape alone.
+
 A line that one of the intents' templates says word for word is left out: that is a command.
+So is any line about coffee: recordings of coffee orders are a held-out check on false actions,
+so coffee talk stays out of training.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import yaml
 
 from assistant.intents import IntentLibrary
 from assistant.slots import TemplateMatcher
+from training.assistant_requests import assistant_requests
 
 MIN_WORDS, MAX_WORDS = 2, 16
 """Shorter lines are one-word replies, longer ones read like paragraphs, not speech in a car."""
 
+HELD_OUT_TALK = re.compile(
+    r"\b(coffee|espresso|latte|cappuccino|americano|barista|mocha|macchiato|frappuccino|roast|starbucks|decaf)\b",
+    re.IGNORECASE,
+)
+"""Words of the held-out coffee-order check; a line with one of them is never trained on."""
+
+REQUEST_SHARE = 0.4
+"""Of the chatter lines, the share that are home-assistant requests; the rest are chatterbot talk."""
+
 
 class ChatterError(RuntimeError):
-    """The corpus is missing; the message says what to do."""
+    """A corpus is missing; the message says what to do."""
 
 
 def corpus_folder() -> Path:
@@ -34,6 +51,17 @@ def corpus_folder() -> Path:
     return Path(chatterbot_corpus.__file__).parent / "data" / "english"
 
 
+def home_assistant_intents() -> dict:
+    """Home Assistant's English intents, as its package ships them."""
+    try:
+        from home_assistant_intents import get_intents
+    except ImportError:
+        raise ChatterError(
+            "home-assistant-intents is not installed: pip install home-assistant-intents, or train with --chatter 0"
+        ) from None
+    return get_intents("en")
+
+
 def corpus_lines(folder: Path) -> list[str]:
     """Every line of every English conversation, in a fixed order."""
     lines = []
@@ -44,19 +72,31 @@ def corpus_lines(folder: Path) -> list[str]:
     return lines
 
 
-def everyday_chatter(library: IntentLibrary, count: int, rng: random.Random) -> list[str]:
-    """Up to ``count`` distinct corpus lines of speakable length that no intent template says."""
+def everyday_chatter(
+    library: IntentLibrary, count: int, rng: random.Random, request_share: float = REQUEST_SHARE
+) -> list[str]:
+    """Up to ``count`` distinct lines of speakable length that no intent template says:
+    ``request_share`` of them home-assistant requests, the rest chatterbot talk."""
     if count <= 0:
         return []
+    requests = round(count * request_share)
     matcher = TemplateMatcher(library)
-    candidates = sorted(
+    talk = sorted(
         {line for line in corpus_lines(corpus_folder()) if MIN_WORDS <= len(line.split()) <= MAX_WORDS}
     )
-    rng.shuffle(candidates)
-    chosen = []
-    for line in candidates:
+    rng.shuffle(talk)
+    chosen = _unsaid(matcher, talk, count - requests, set())
+    if requests:
+        chosen += _unsaid(matcher, assistant_requests(home_assistant_intents(), rng), requests, set(chosen))
+    return chosen
+
+
+def _unsaid(matcher: TemplateMatcher, lines: list[str], count: int, taken: set[str]) -> list[str]:
+    """The first ``count`` lines, in order, that no template says and that are not ``taken``."""
+    chosen: list[str] = []
+    for line in lines:
         if len(chosen) == count:
             break
-        if not matcher.says(line):
+        if line not in taken and not HELD_OUT_TALK.search(line) and not matcher.says(line):
             chosen.append(line)
     return chosen
