@@ -33,7 +33,7 @@ from hassil.expression import (
 from unicode_rbnf import RbnfEngine
 
 from assistant.intents import OUT_OF_SCOPE, IntentLibrary, SlotList, Template, list_references, words
-from training.chatter import everyday_chatter
+from training.chatter import REQUEST_SHARE, everyday_chatter
 
 SPLITS = {"train": 0.70, "validation": 0.15, "test": 0.15}
 FORMS = {"typed": 0.45, "transcript": 0.40, "misheard": 0.15}
@@ -234,8 +234,11 @@ class DatasetConfig:
     per_intent: int = 200
     """Sentences drawn for each intent and for out-of-scope, over the three splits."""
     seed: int = 13
-    chatter: int = 400
-    """Lines of everyday English (:mod:`training.chatter`) added as more out-of-scope examples."""
+    chatter: int = 600
+    """Lines of everyday English and of requests made of a home assistant (:mod:`training.chatter`)
+    added as more out-of-scope examples."""
+    request_share: float = REQUEST_SHARE
+    """The share of those lines that are requests a home assistant takes and a car doesn't."""
 
     def __post_init__(self) -> None:
         if self.per_intent < MIN_PER_INTENT:
@@ -243,6 +246,8 @@ class DatasetConfig:
                 f"--per-intent must be at least {MIN_PER_INTENT} (every split needs sentences of every intent), "
                 f"not {self.per_intent}"
             )
+        if not 0 <= self.request_share <= 1:
+            raise ConfigError(f"--request-share must be from 0 to 1, not {self.request_share}")
         if self.chatter < 0:
             raise ConfigError(f"--chatter must be 0 or more, not {self.chatter}")
 
@@ -278,7 +283,7 @@ def build_dataset(library: IntentLibrary, config: DatasetConfig) -> dict[str, li
                 splits[split].append(Example(text, label, {}, draw.wording, form, ("O",) * len(tags)))
             else:
                 splits[split].append(Example(text, label, draw.slots, draw.wording, form, tags))
-    for line in everyday_chatter(library, chatter, rng):
+    for line in everyday_chatter(library, chatter, rng, config.request_share):
         key = _dedup_key(line)
         if key not in seen:
             seen.add(key)
