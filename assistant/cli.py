@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -11,8 +12,10 @@ from pathlib import Path
 # Whisper (CTranslate2) and torch each keep an OpenMP pool; spinning pools on 2 cores starve each other.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from assistant.events import STATUS
 from assistant.intents import DEFAULT_INTENTS, IntentsError, load_intents
-from assistant.nlu import DEFAULT_MODEL_DIR, NluError, NluOptions
+from assistant.nlu import DEFAULT_MODEL_DIR, NluError
+from assistant.policy import PolicyOptions
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -43,20 +46,30 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", type=Path, default=DEFAULT_MODEL_DIR, help="trained model folder (default: %(default)s)"
     )
-    parser.add_argument(
-        "--threshold", type=float, default=NluOptions.threshold, help="reject below this confidence"
-    )
-    parser.add_argument(
-        "--margin", type=float, default=NluOptions.margin, help="reject below this top-two gap"
+    for option in dataclasses.fields(PolicyOptions):
+        parser.add_argument(
+            f"--{option.name.replace('_', '-')}",
+            type=float,
+            default=option.default,
+            help=f"{option.metadata['help']} (default: %(default)s)",
+        )
+
+
+def _policy_options(args: argparse.Namespace) -> PolicyOptions:
+    return PolicyOptions(
+        **{option.name: getattr(args, option.name) for option in dataclasses.fields(PolicyOptions)}
     )
 
 
-def load_understander(args: argparse.Namespace):
+def load_judge(args: argparse.Namespace):
+    """The understander and the policy that judges what it finds, for text without a car."""
     from assistant.nlu import IntentClassifier, Understander
+    from assistant.policy import Policy
 
     library = load_intents(args.intents)
-    classifier = IntentClassifier(args.model, library)
-    return Understander(classifier, library, NluOptions(args.threshold, args.margin))
+    return Understander(IntentClassifier(args.model, library), library), Policy(
+        library, _policy_options(args)
+    )
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -96,13 +109,17 @@ def cmd_classify(args: argparse.Namespace) -> int:
     texts = list(args.text) + ([row.text for row in read_jsonl(args.jsonl)] if args.jsonl else [])
     if not texts:
         raise SystemExit("car-assistant classify: give TEXT arguments or --jsonl FILE")
-    understander = load_understander(args)
-    for understood in understander.understand_many(texts):
+    understander, policy = load_judge(args)
+    for evidence in understander.understand_many(texts):
+        decision = policy.decide(evidence)
         record = {
-            "text": understood.prediction.text,
-            "intent": understood.intent,
-            "confidence": round(understood.prediction.confidence, 4),
-            "slots": understood.command.slots,
+            "text": evidence.prediction.text,
+            "status": STATUS[decision.verdict],
+            "intent": decision.intent,
+            "confidence": round(evidence.prediction.confidence, 4),
+            "slots": evidence.command.slots if decision.verdict != "refuse" else {},
+            "reason": decision.reason,
+            **({"question": decision.question} if decision.question else {}),
         }
         print(json.dumps(record, ensure_ascii=False))
     return 0
@@ -112,8 +129,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from training.evaluate import read_jsonl, score
 
     examples = read_jsonl(args.jsonl, need_labels=True)
-    understood = load_understander(args).understand_many([e.text for e in examples])
-    result = score(examples, [u.intent for u in understood], [u.command.slots for u in understood])
+    understander, policy = load_judge(args)
+    decided = [(e, policy.decide(e)) for e in understander.understand_many([e.text for e in examples])]
+    result = score(examples, [d.intent for _, d in decided], [e.command.slots for e, _ in decided])
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -144,7 +162,7 @@ def _assistant_config(args: argparse.Namespace):
         intents=args.intents,
         model=args.model,
         whisper=getattr(args, "whisper", None),
-        nlu=NluOptions(args.threshold, args.margin),
+        policy=_policy_options(args),
         bias_asr=not getattr(args, "no_asr_bias", False),
     )
 
@@ -274,7 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)
 
-    say = commands.add_parser("say", help="act on typed text, skipping audio; one JSON event per text")
+    say = commands.add_parser(
+        "say",
+        help="act on typed texts in order, as one conversation, skipping audio; one JSON event per text",
+    )
     say.add_argument("text", nargs="+")
     _add_model_options(say)
     say.set_defaults(handler=cmd_say)

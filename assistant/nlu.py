@@ -1,10 +1,10 @@
-"""Understanding: load a trained classifier, score text, fill slots from the YAML lists, reject.
+"""Understanding: load a trained classifier, score text, fill slots from the YAML lists, gather evidence.
 
 The classifier (``bert`` or ``qlora`` from ``car-assistant train``) picks the intent; the slots
 are read from the intent's own lists in the YAML: the longest phrase of each list found in the
 text gives an enumerated slot, digits or number words give a number, and a free-text slot
 (destination, contact) is what is left once the words the intent's templates are made of are
-trimmed off both ends.
+trimmed off both ends. What the policy needs to judge it comes out as :class:`Evidence`.
 
 torch is imported where it is first needed, not at the top: the dashboard draws its first frame
 before any model library has loaded.
@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 
 from hassil import RecognizeResult, recognize_all
 
-from assistant.events import Command, Decision, Prediction, SlotValue
-from assistant.intents import OUT_OF_SCOPE, IntentLibrary, SlotList, to_hassil
+from assistant.events import Command, Evidence, Prediction, SlotValue, Transcript
+from assistant.intents import IntentLibrary, SlotList, to_hassil
 from assistant.numbers import find_number
 
 if TYPE_CHECKING:
@@ -34,29 +34,12 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "qlora"
 BUNDLED_BASE = "bundled:all-MiniLM-L6-v2"
-HALLUCINATIONS = frozenset(
-    {
-        "",
-        "you",
-        "thank you",
-        "thanks for watching",
-        "thank you for watching",
-        "bye",
-        "bye bye",
-        "okay",
-        "so",
-        "oh",
-        "uh",
-        "um",
-        "hmm",
-        "the end",
-        "subtitles by the amara org community",
-        "music",
-    }
-)
-"""What Whisper says on silence or noise: never a command."""
 FREE_TEXT_SLACK_WORDS = 2
 """How many words a free-text slot may run past the longest sample value in the YAML."""
+UNVOUCHED = 0.5
+"""Confidence in a free-text value that no template frames: worth asking about."""
+TALK = 0.0
+"""Confidence in a free-text value far longer than any sample: a sentence of talk, not a value."""
 SPOKEN_FILLERS = ("okay", "ok", "oh", "uh", "um", "hey")
 """Sounds Whisper writes around a command that no template says: skipped when matching templates."""
 EDGE_WORDS = frozenset({"the", "a", "an", "my", "our", "some", "and", "so", "please", *SPOKEN_FILLERS})
@@ -102,19 +85,6 @@ def normalize(text: str) -> str:
     text = re.sub(r"(\d)\.(\d)", r"\1<dot>\2", text)
     text = re.sub(r"[^\w'<> ]+", " ", text).replace("<dot>", ".")
     return " ".join(text.split())
-
-
-@dataclass(frozen=True)
-class NluOptions:
-    threshold: float = 0.7
-    """Below this confidence the input is rejected as out of scope."""
-    margin: float = 0.2
-    """Below this gap between the top two intents the input is rejected as ambiguous.
-
-    Both chosen with ``scripts/tune_rejection.py`` on the held-out synthetic splits: for the
-    shipped model, going from 0.5/0.1 (Rasa's 0.3/0.1 is looser still) to 0.7/0.2 raised
-    out-of-scope rejection from 91.7 to 95.0 % and cost 0.3 points of in-scope acceptance
-    (97.8 → 97.5 %); 0.9 starts losing commands (92.8 %)."""
 
 
 def quiet_model_libraries() -> None:
@@ -264,7 +234,7 @@ class SlotFiller:
             for name in library.intents
         }
         self._carrier_words = {name: self._carrier_vocabulary(name) for name in library.intents}
-        self._templates = TemplateMatcher(library)
+        self.templates = TemplateMatcher(library)
 
     def _carrier_vocabulary(self, intent: str) -> frozenset[str]:
         """Words a free-text slot never starts or ends with: the intent's template words and fillers."""
@@ -279,20 +249,25 @@ class SlotFiller:
 
     def heard(self, intent: str, text: str) -> dict[str, SlotValue]:
         """The slots ``text`` itself says, no defaults."""
+        return {name: value for name, (value, _) in self.read(intent, text).items()}
+
+    def read(self, intent: str, text: str) -> dict[str, tuple[SlotValue, float]]:
+        """The slots ``text`` itself says (no defaults), each with how sure the filler is of it."""
         tokens = normalize(text).split()
         used: set[int] = set()
-        slots: dict[str, SlotValue] = {}
+        slots: dict[str, tuple[SlotValue, float]] = {}
         specs = self._specs.get(intent, [])
         for spec in (s for s in specs if not s.free_text):
-            value = self._enumerated(tokens, spec, used)
-            if value is None and spec.numeric:
-                value = find_number(tokens)
-            if value is not None:
-                slots[spec.name] = value
+            found = self._enumerated(tokens, spec, used)
+            if found is None and spec.numeric:
+                number = find_number(tokens)
+                found = None if number is None else (number, 1.0)
+            if found is not None:
+                slots[spec.name] = found
         for spec in (s for s in specs if s.free_text):
             value = self._free_text(tokens, spec, used, self._carrier_words[intent])
             if value:
-                slots[spec.name] = value
+                slots[spec.name] = (value, self._vouch(intent, text, spec, value))
         return slots
 
     def with_defaults(self, intent: str, heard: dict[str, SlotValue]) -> dict[str, SlotValue]:
@@ -300,38 +275,33 @@ class SlotFiller:
         known = self.library.intents.get(intent)
         return {**known.defaults, **heard} if known else {}
 
-    def vouch(self, intent: str, text: str, heard: dict[str, SlotValue]) -> Decision:
-        """Evidence beyond the classifier's leaning, the way Home Assistant's hassil asks for it.
+    def _vouch(self, intent: str, text: str, spec: SlotSpec, value: str) -> float:
+        """How far a free-text value is vouched for, the way Home Assistant's hassil asks for evidence.
 
-        A command with no slot heard must be one of the intent's templates said word for word ('hang
-        up' is; 'sing it with me, you know the words' is not, though it leans to media). A free-text
-        value the YAML doesn't list must come inside a template ('route to 10 downing street', not
-        'i really need a vacation'), and not be much longer than any sample: a whole sentence ('call
-        now and get 50 off your first order') is talk, not a contact.
+        A value the YAML doesn't list must come inside a template ('route to 10 downing street', not
+        'i really need a vacation': UNVOUCHED), and not be much longer than any sample: a whole
+        sentence ('call now and get 50 off your first order') is talk, not a contact (TALK).
         """
-        if not heard and not self._templates.says(text, intent):
-            return Decision(False, "heard nothing that says what to do")
-        for spec in self._specs.get(intent, []):
-            said = str(heard.get(spec.name, ""))
-            if not spec.free_text or not said or normalize(said) in spec.samples:
-                continue
-            values = self._templates.wildcard_values(intent, text, spec.name)
-            if not values:
-                return Decision(False, f"'{said}' wasn't asked for the way a {spec.name} is")
-            if min(len(value.split()) for value in values) > spec.longest_sample + FREE_TEXT_SLACK_WORDS:
-                return Decision(False, f"'{said}' doesn't sound like a {spec.name}")
-        return Decision(True)
+        if normalize(value) in spec.samples:
+            return 1.0
+        values = self.templates.wildcard_values(intent, text, spec.name)
+        if not values:
+            return UNVOUCHED
+        if min(len(v.split()) for v in values) > spec.longest_sample + FREE_TEXT_SLACK_WORDS:
+            return TALK
+        return 1.0
 
     @staticmethod
-    def _enumerated(tokens: list[str], spec: SlotSpec, used: set[int]) -> SlotValue | None:
+    def _enumerated(tokens: list[str], spec: SlotSpec, used: set[int]) -> tuple[SlotValue, float] | None:
         """The longest phrase of the slot's lists in the text (earliest on a tie), else the closest
-        sound-alike (Whisper's 'hi beams' for 'high beams'); marks its words used."""
-        best = _exact_match(tokens, spec.phrases, used) or _fuzzy_match(tokens, spec.phrases, used)
+        sound-alike (Whisper's 'hi beams' for 'high beams'), with how alike; marks its words used."""
+        exact = _exact_match(tokens, spec.phrases, used)
+        best = (exact, 1.0) if exact else _fuzzy_match(tokens, spec.phrases, used)
         if best is None:
             return None
-        start, length, out = best
+        (start, length, out), alike = best
         used.update(range(start, start + length))
-        return out
+        return out, alike
 
     @staticmethod
     def _free_text(tokens: list[str], spec: SlotSpec, used: set[int], carrier: frozenset[str]) -> str:
@@ -370,9 +340,9 @@ def _exact_match(tokens: list[str], phrases: Phrases, used: set[int]) -> Match |
     return best
 
 
-def _fuzzy_match(tokens: list[str], phrases: Phrases, used: set[int]) -> Match | None:
+def _fuzzy_match(tokens: list[str], phrases: Phrases, used: set[int]) -> tuple[Match, float] | None:
     """The window of text most like one of the phrases, if at least 80 % alike letter for letter."""
-    best: tuple[float, Match] | None = None
+    best: tuple[Match, float] | None = None
     for words, out in phrases:
         text = " ".join(words)
         if len(text) < FUZZY_MIN_CHARS:
@@ -383,64 +353,38 @@ def _fuzzy_match(tokens: list[str], phrases: Phrases, used: set[int]) -> Match |
                 if matcher.real_quick_ratio() < FUZZY_MIN_RATIO or matcher.quick_ratio() < FUZZY_MIN_RATIO:
                     continue
                 ratio = matcher.ratio()
-                if ratio >= FUZZY_MIN_RATIO and (best is None or ratio > best[0]):
-                    best = (ratio, (start, size, out))
-    return best[1] if best else None
-
-
-def is_hallucination(text: str) -> bool:
-    return normalize(text) in HALLUCINATIONS
-
-
-def decide(prediction: Prediction, options: NluOptions) -> Decision:
-    """Act only on a confident, unambiguous, in-scope prediction."""
-    if is_hallucination(prediction.text):
-        return Decision(False, "heard nothing that sounds like a command")
-    if prediction.intent == OUT_OF_SCOPE:
-        return Decision(False, "not something this car can do")
-    if prediction.confidence < options.threshold:
-        return Decision(False, f"not sure enough ({prediction.confidence:.0%} < {options.threshold:.0%})")
-    if prediction.margin < options.margin:
-        runner_up = prediction.ranking[1][0]
-        return Decision(False, f"could be {prediction.intent} or {runner_up}")
-    return Decision(True)
-
-
-@dataclass(frozen=True)
-class Understanding:
-    prediction: Prediction
-    command: Command
-    decision: Decision
-
-    @property
-    def intent(self) -> str:
-        """The intent to report: out_of_scope whenever the input is rejected."""
-        return self.command.intent if self.decision.accept else OUT_OF_SCOPE
+                if ratio >= FUZZY_MIN_RATIO and (best is None or ratio > best[1]):
+                    best = ((start, size, out), ratio)
+    return best
 
 
 class Understander:
-    """Text in, :class:`Understanding` out: classifier, slot filler and rejection together."""
+    """Text in, :class:`Evidence` out: the classifier's ranking, the slots, and what vouches for them."""
 
-    def __init__(
-        self, classifier: IntentClassifier, library: IntentLibrary, options: NluOptions | None = None
-    ):
+    def __init__(self, classifier: IntentClassifier, library: IntentLibrary):
         self.classifier = classifier
         self.library = library
         self.slot_filler = SlotFiller(library)
-        self.options = options or NluOptions()
+        self.templates = self.slot_filler.templates
 
-    def understand_many(self, texts: list[str]) -> list[Understanding]:
-        return [self._understand(p) for p in self.classifier.predict(texts)]
+    def understand_many(self, texts: list[str]) -> list[Evidence]:
+        return [self._evidence(p, None) for p in self.classifier.predict(texts)]
 
-    def understand(self, text: str) -> Understanding:
-        return self.understand_many([text])[0]
+    def understand(self, text: str, transcript: Transcript | None = None) -> Evidence:
+        return self._evidence(self.classifier.predict([text])[0], transcript)
 
-    def _understand(self, prediction: Prediction) -> Understanding:
-        decision = decide(prediction, self.options)
-        intent = self.library.intents.get(prediction.intent)
-        heard = self.slot_filler.heard(prediction.intent, prediction.text) if decision.accept else {}
-        if decision.accept:
-            decision = self.slot_filler.vouch(prediction.intent, prediction.text, heard)
-        slots = self.slot_filler.with_defaults(prediction.intent, heard) if decision.accept else heard
-        command = Command(intent=prediction.intent, slots=slots, action=intent.action if intent else None)
-        return Understanding(prediction, command, decision)
+    def _evidence(self, prediction: Prediction, transcript: Transcript | None) -> Evidence:
+        intent = prediction.intent
+        known = self.library.intents.get(intent)
+        read = self.slot_filler.read(intent, prediction.text) if known else {}
+        heard = {name: value for name, (value, _) in read.items()}
+        command = Command(
+            intent, self.slot_filler.with_defaults(intent, heard), known.action if known else None
+        )
+        return Evidence(
+            prediction=prediction,
+            command=command,
+            slot_confidence={name: confidence for name, (_, confidence) in read.items()},
+            template_matched=bool(known) and self.templates.says(prediction.text, intent),
+            transcript=transcript,
+        )

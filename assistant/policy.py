@@ -1,0 +1,191 @@
+"""The policy: act, ask or refuse, from the model's, the slots' and the speech's confidence.
+
+Rasa's two-stage fallback, in short: act on a confident intent whose evidence is there; ask ("Navigate
+to phoenix?") when the model leans to an intent but the evidence is thin; refuse what is out of scope,
+what Whisper makes of silence, and what the model is unsure of. Every verdict says why.
+
+Pure: :class:`Evidence` in, :class:`Decision` out, no I/O. The thresholds live in
+:class:`PolicyOptions`, chosen by ``scripts/tune_policy.py`` on the held-out synthetic splits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from hassil.intents import TextSlotList
+from hassil.sample import sample_expression
+
+from assistant.events import Command, Decision, Evidence, SlotValue, Transcript
+from assistant.intents import OUT_OF_SCOPE, IntentLibrary, SlotList, list_references
+
+HALLUCINATIONS = frozenset(
+    {
+        "",
+        "you",
+        "thank you",
+        "thanks for watching",
+        "thank you for watching",
+        "bye",
+        "bye bye",
+        "okay",
+        "so",
+        "oh",
+        "uh",
+        "um",
+        "hmm",
+        "the end",
+        "subtitles by the amara org community",
+        "music",
+    }
+)
+"""What Whisper says on silence or noise: never a command."""
+
+
+@dataclass(frozen=True)
+class PolicyOptions:
+    """Every threshold of the policy; the CLI's flags are made from these fields."""
+
+    act_threshold: float = field(
+        default=0.8, metadata={"help": "act at or above this intent confidence (with the evidence there)"}
+    )
+    ask_threshold: float = field(
+        default=0.5, metadata={"help": "refuse below this intent confidence; between the two, ask"}
+    )
+    margin: float = field(default=0.2, metadata={"help": "ask below this gap between the top two intents"})
+    slot_act: float = field(default=0.75, metadata={"help": "ask when a slot's confidence is below this"})
+    slot_refuse: float = field(
+        default=0.25, metadata={"help": "refuse when a slot's confidence is below this"}
+    )
+    no_speech: float = field(
+        default=0.6,
+        metadata={
+            "help": "refuse speech with this no_speech_prob and a low avg_logprob (Whisper's own rule)"
+        },
+    )
+    low_logprob: float = field(
+        default=-1.0, metadata={"help": "ask, not act, below this Whisper avg_logprob (Whisper's fallback)"}
+    )
+
+
+def spoken_words(text: str) -> str:
+    """Lower case, words only: 'Thank you.' → 'thank you'."""
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+class Policy:
+    """Judges :class:`Evidence`; the intents library only words the questions."""
+
+    def __init__(self, library: IntentLibrary, options: PolicyOptions | None = None):
+        self.library = library
+        self.options = options or PolicyOptions()
+
+    def decide(self, evidence: Evidence) -> Decision:
+        refusal = self._refusal(evidence)
+        if refusal:
+            return Decision("refuse", OUT_OF_SCOPE, refusal)
+        intent = evidence.prediction.intent
+        doubt = self._doubt(evidence)
+        if doubt:
+            return Decision("ask", intent, doubt, question_for(evidence.command, self.library))
+        return Decision("act", intent, _grounds(evidence))
+
+    def sounds_like_speech(self, transcript: Transcript) -> bool:
+        """Whisper's own silence rule: a likely no-speech segment it also decoded poorly is not speech."""
+        return not (
+            transcript.no_speech_prob >= self.options.no_speech
+            and transcript.avg_logprob < self.options.low_logprob
+        )
+
+    def _refusal(self, evidence: Evidence) -> str:
+        """Why the input is no command at all ('' when it may be one)."""
+        options, prediction = self.options, evidence.prediction
+        if evidence.transcript and not self.sounds_like_speech(evidence.transcript):
+            return f"probably not speech (no-speech probability {evidence.transcript.no_speech_prob:.0%})"
+        if spoken_words(prediction.text) in HALLUCINATIONS:
+            return "heard nothing that sounds like a command"
+        if prediction.intent == OUT_OF_SCOPE:
+            return "not something this car can do"
+        if prediction.confidence < options.ask_threshold:
+            return f"not sure enough ({prediction.confidence:.0%} < {options.ask_threshold:.0%})"
+        slot, confidence = _weakest_slot(evidence)
+        if confidence < options.slot_refuse:
+            return f"'{evidence.command.slots.get(slot)}' doesn't sound like a {slot}"
+        return ""
+
+    def _doubt(self, evidence: Evidence) -> str:
+        """Why the car should ask before acting ('' when the evidence is there)."""
+        options, prediction = self.options, evidence.prediction
+        if prediction.confidence < options.act_threshold:
+            return (
+                f"leaning to {prediction.intent} ({prediction.confidence:.0%} < {options.act_threshold:.0%})"
+            )
+        if len(prediction.ranking) > 1 and prediction.margin < options.margin:
+            return f"could be {prediction.intent} or {prediction.ranking[1][0]}"
+        if evidence.missing_required:
+            return f"no {', '.join(evidence.missing_required)} heard"
+        if not evidence.template_matched and not evidence.slot_confidence:
+            return "heard nothing that says what to do"
+        slot, confidence = _weakest_slot(evidence)
+        if confidence < options.slot_act:
+            return f"not sure '{evidence.command.slots.get(slot)}' is a {slot}"
+        if _unclear(evidence.transcript, options):
+            return f"unclear speech (average log-probability {evidence.transcript.avg_logprob:.2f})"
+        return ""
+
+
+def _weakest_slot(evidence: Evidence) -> tuple[str, float]:
+    return min(evidence.slot_confidence.items(), key=lambda item: item[1], default=("", 1.0))
+
+
+def _unclear(transcript: Transcript | None, options: PolicyOptions) -> bool:
+    return transcript is not None and transcript.avg_logprob < options.low_logprob
+
+
+def _grounds(evidence: Evidence) -> str:
+    """Why acting is right: the confidence, and the template or the slots that back it."""
+    backing = (
+        "a template says it"
+        if evidence.template_matched
+        else "heard "
+        + ", ".join(f"{slot}={evidence.command.slots.get(slot)}" for slot in evidence.slot_confidence)
+    )
+    return f"{evidence.prediction.confidence:.0%} sure, {backing}"
+
+
+def question_for(command: Command, library: IntentLibrary) -> str:
+    """What the car would do, as a question: the intent's first template that says exactly the
+    command's slots, with their values in the YAML's own words ("Turn off high beams?")."""
+    intent = library.intents.get(command.intent)
+    if intent is None:
+        return f"Did you mean {command.intent}?"
+    if not command.slots:
+        return f"Did you mean {intent.name} ({intent.description[:1].lower()}{intent.description[1:]})?"
+    for template in intent.templates:
+        references = list_references(template.sentence.expression, library.rules)
+        if {ref.slot_name for ref in references} != set(command.slots):
+            continue
+        lists = {
+            ref.list_name: _saying(library.lists[ref.list_name], command.slots[ref.slot_name])
+            for ref in references
+        }
+        sentence = next(
+            iter(sample_expression(template.sentence.expression, lists, library.rules, skip_optionals=True)),
+            "",
+        )
+        if sentence:
+            return f"{sentence[:1].upper()}{sentence[1:]}?"
+    values = ", ".join(str(value) for value in command.slots.values())
+    return f"{intent.name.capitalize()}: {values}?"
+
+
+def _saying(slot_list: SlotList, value: SlotValue) -> TextSlotList:
+    """A one-phrase list that says ``value`` in the YAML's words (empty when this list cannot)."""
+    if slot_list.free_text:
+        phrases = [str(value)]
+    elif slot_list.number_range:
+        start, stop, _ = slot_list.number_range
+        phrases = [str(value)] if isinstance(value, int | float) and start <= value <= stop else []
+    else:
+        phrases = [v.phrases[0] for v in slot_list.values if v.out == value][:1]
+    return TextSlotList.from_tuples([(phrase, value) for phrase in phrases], name=slot_list.name)
