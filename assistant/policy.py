@@ -154,38 +154,41 @@ def _grounds(evidence: Evidence) -> str:
 
 
 def question_for(command: Command, library: IntentLibrary) -> str:
-    """What the car would do, as a question: the intent's first template that says exactly the
-    command's slots, with their values in the YAML's own words ("Turn off high beams?")."""
+    """What the car would do, as a question in the YAML's own words ("Turn off high beams?").
+
+    The intent's first template that says the most of the command's slots and nothing else, with
+    the slot values put in; an intent with no slot value heard is named with its description.
+    """
     intent = library.intents.get(command.intent)
     if intent is None:
         return f"Did you mean {command.intent}?"
     if not command.slots:
         return f"Did you mean {intent.name} ({intent.description[:1].lower()}{intent.description[1:]})?"
+    candidates = []
     for template in intent.templates:
         references = list_references(template.sentence.expression, library.rules)
-        if {ref.slot_name for ref in references} != set(command.slots):
-            continue
+        slots = {ref.slot_name for ref in references}
         lists = {
-            ref.list_name: _saying(library.lists[ref.list_name], command.slots[ref.slot_name])
+            ref.list_name: _saying(library.lists[ref.list_name], command.slots.get(ref.slot_name))
             for ref in references
         }
-        sentence = next(
-            iter(sample_expression(template.sentence.expression, lists, library.rules, skip_optionals=True)),
-            "",
-        )
+        if slots and slots <= set(command.slots) and all(lists.values()):
+            candidates.append((len(slots), template, lists))
+    for _, template, lists in sorted(candidates, key=lambda candidate: -candidate[0]):
+        sample = sample_expression(template.sentence.expression, lists, library.rules, skip_optionals=True)
+        sentence = " ".join(next(iter(sample), "").split())
         if sentence:
             return f"{sentence[:1].upper()}{sentence[1:]}?"
     values = ", ".join(str(value) for value in command.slots.values())
     return f"{intent.name.capitalize()}: {values}?"
 
 
-def _saying(slot_list: SlotList, value: SlotValue) -> TextSlotList:
-    """A one-phrase list that says ``value`` in the YAML's words (empty when this list cannot)."""
-    if slot_list.free_text:
-        phrases = [str(value)]
-    elif slot_list.number_range:
-        start, stop, _ = slot_list.number_range
-        phrases = [str(value)] if isinstance(value, int | float) and start <= value <= stop else []
+def _saying(slot_list: SlotList, value: SlotValue | None) -> TextSlotList | None:
+    """A one-phrase list that says ``value`` in the YAML's words (None when this list cannot)."""
+    if value is None:
+        return None
+    if slot_list.free_text or slot_list.number_range:
+        phrase = str(value)
     else:
-        phrases = [v.phrases[0] for v in slot_list.values if v.out == value][:1]
-    return TextSlotList.from_tuples([(phrase, value) for phrase in phrases], name=slot_list.name)
+        phrase = next((v.phrases[0] for v in slot_list.values if v.out == value), "")
+    return TextSlotList.from_tuples([(phrase, value)], name=slot_list.name) if phrase else None
