@@ -47,9 +47,10 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         "--model", type=Path, default=DEFAULT_MODEL_DIR, help="trained model folder (default: %(default)s)"
     )
     for option in dataclasses.fields(PolicyOptions):
+        flag, kind = f"--{option.name.replace('_', '-')}", option.type
         parser.add_argument(
-            f"--{option.name.replace('_', '-')}",
-            type=float,
+            flag,
+            **({"action": argparse.BooleanOptionalAction} if kind == "bool" else {"type": float}),
             default=option.default,
             help=f"{option.metadata['help']} (default: %(default)s)",
         )
@@ -115,9 +116,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
         record = {
             "text": evidence.prediction.text,
             "status": STATUS[decision.verdict],
-            "intent": decision.intent,
+            "intent": decision.command.intent,
             "confidence": round(evidence.prediction.confidence, 4),
-            "slots": evidence.command.slots if decision.verdict != "refuse" else {},
+            "slots": decision.command.slots,
             "reason": decision.reason,
             **({"question": decision.question} if decision.question else {}),
         }
@@ -130,8 +131,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     examples = read_jsonl(args.jsonl, need_labels=True)
     understander, policy = load_judge(args)
-    decided = [(e, policy.decide(e)) for e in understander.understand_many([e.text for e in examples])]
-    result = score(examples, [d.intent for _, d in decided], [e.command.slots for e, _ in decided])
+    commands = [
+        policy.decide(evidence).command
+        for evidence in understander.understand_many([e.text for e in examples])
+    ]
+    result = score(examples, [c.intent for c in commands], [c.slots for c in commands])
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

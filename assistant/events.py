@@ -103,8 +103,8 @@ class Decision:
     """The policy's verdict on one utterance, and why."""
 
     verdict: Verdict
-    intent: str
-    """The intent to report: the understood one when acting or asking, out_of_scope when refusing."""
+    command: Command
+    """What to carry out (act), to offer (ask), or to report (refuse: out_of_scope, no slots)."""
     reason: str
     question: str = ""
     """What the car asks before acting ("Navigate to phoenix?"); only with ``ask``."""

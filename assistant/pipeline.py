@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.dialogue import Dialogue
-from assistant.events import STATUS, Command, Decision, Event, Evidence, Transcript, Utterance
-from assistant.intents import DEFAULT_INTENTS, OUT_OF_SCOPE, IntentLibrary, load_intents
+from assistant.events import STATUS, Decision, Event, Evidence, Transcript, Utterance
+from assistant.intents import DEFAULT_INTENTS, IntentLibrary, load_intents
 from assistant.nlu import DEFAULT_MODEL_DIR, IntentClassifier, Understander
-from assistant.policy import Policy, PolicyOptions
+from assistant.policy import Policy, PolicyOptions, refuse
 from assistant.vehicle import Outcome, Vehicle
 
 MODELS_DIR = DEFAULT_MODEL_DIR.parent
@@ -46,10 +46,9 @@ class AssistantConfig:
 
 @dataclass(frozen=True)
 class Turn:
-    """What one utterance came to before the car: the policy's decision and the command it is about."""
+    """What one utterance came to before the car: the decision, and the evidence it was taken on."""
 
     decision: Decision
-    command: Command
     evidence: Evidence | None = None
     """What the understander found; None when the utterance answered the car's question."""
 
@@ -140,19 +139,16 @@ class Assistant:
         if reply.confirmation is not None:
             asked = reply.confirmation
             if reply.kind == "yes":
-                return Turn(
-                    Decision("act", asked.command.intent, f"you said yes to “{asked.question}”"),
-                    asked.command,
-                )
-            return Turn(Decision("refuse", OUT_OF_SCOPE, f"you said no to “{asked.question}”"), asked.command)
+                return Turn(Decision("act", asked.command, f"you said yes to “{asked.question}”"))
+            return Turn(refuse(f"you said no to “{asked.question}”"))
         evidence = self.understander.understand(transcript.text, transcript if spoken else None)
         decision = self.policy.decide(evidence)
         if decision.verdict == "ask":
-            self.dialogue = self.dialogue.asked(evidence.command, decision.question, now)
-        return Turn(decision, evidence.command, evidence)
+            self.dialogue = self.dialogue.asked(decision.command, decision.question, now)
+        return Turn(decision, evidence)
 
     def _execute(self, turn: Turn) -> Outcome:
-        decision, command = turn.decision, turn.command
+        decision, command = turn.decision, turn.decision.command
         if decision.verdict == "ask":
             return Outcome(False, decision.question)
         if decision.verdict == "refuse":
@@ -177,9 +173,9 @@ def _event(turn: Turn, transcript: Transcript, source: str, outcome: Outcome, ti
     return Event(
         transcript=transcript.text,
         status=STATUS[decision.verdict],
-        intent=decision.intent,
+        intent=decision.command.intent,
         confidence=evidence.prediction.confidence if evidence else 1.0,  # an answer: the driver's own word
-        slots=turn.command.slots if decision.verdict != "refuse" else {},
+        slots=decision.command.slots,
         outcome=outcome.message,
         carried_out=outcome.done,
         ranking=evidence.prediction.ranking if evidence else (),

@@ -13,7 +13,8 @@ LIGHTS_OFF = Command("lights", {"light": "high_beams", "state": "off"}, "set_lig
 
 @pytest.fixture(scope="module")
 def policy() -> Policy:
-    return Policy(load_intents(), PolicyOptions(act_threshold=0.8, ask_threshold=0.5, margin=0.2))
+    options = PolicyOptions(act_threshold=0.8, ask_threshold=0.5, margin=0.2, act_needs_template=False)
+    return Policy(load_intents(), options)
 
 
 def evidence(
@@ -45,7 +46,7 @@ CONFIDENT = (("lights", 0.95), ("climate", 0.03))
 
 def test_confident_with_a_template_acts_and_says_why(policy):
     decision = policy.decide(evidence(*CONFIDENT))
-    assert decision.verdict == "act" and decision.intent == "lights"
+    assert decision.verdict == "act" and decision.command == LIGHTS_OFF
     assert "95%" in decision.reason and "template" in decision.reason
     assert decision.question == ""
 
@@ -69,7 +70,7 @@ def test_confident_with_slots_but_no_template_acts_on_the_slots(policy):
 )
 def test_weak_evidence_asks_what_it_would_do(policy, case, reason):
     decision = policy.decide(case)
-    assert decision.verdict == "ask" and decision.intent == "lights"
+    assert decision.verdict == "ask" and decision.command == LIGHTS_OFF
     assert reason in decision.reason
     assert decision.question == "Turn off high beams?"
 
@@ -88,8 +89,15 @@ def test_weak_evidence_asks_what_it_would_do(policy, case, reason):
 )
 def test_no_command_is_refused_as_out_of_scope(policy, case, reason):
     decision = policy.decide(case)
-    assert decision.verdict == "refuse" and decision.intent == OUT_OF_SCOPE
+    assert decision.verdict == "refuse" and decision.command == Command(OUT_OF_SCOPE, {})
     assert reason in decision.reason and decision.question == ""
+
+
+def test_slots_without_a_template_are_asked_about_when_acting_needs_a_template():
+    strict = Policy(load_intents(), PolicyOptions(act_threshold=0.8, act_needs_template=True))
+    decision = strict.decide(evidence(*CONFIDENT, template=False))
+    assert decision.verdict == "ask" and "no template" in decision.reason
+    assert strict.decide(evidence(*CONFIDENT, template=True)).verdict == "act"
 
 
 def test_clear_speech_acts_like_typed_text(policy):
