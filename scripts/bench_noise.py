@@ -44,7 +44,7 @@ from speech import (
 )
 
 from assistant.audio import WavFileSource
-from assistant.events import Event
+from assistant.events import Command, Event
 from assistant.intents import OUT_OF_SCOPE
 from assistant.pipeline import Assistant, AssistantConfig
 from training.evaluate import Labelled, command_correct, read_jsonl
@@ -305,7 +305,8 @@ def plot(results: list[ClipResult], voices: list[str], snrs: list[str], path: Pa
 def typed_accuracy(assistant: Assistant, examples: list[Labelled]) -> dict[str, float | None]:
     """Accuracy of the NLU alone on the lines as written, per subset."""
     evidence = assistant.understander.understand_many([e.text for e in examples])
-    commands = [assistant.policy.decide(found).command for found in evidence]
+    done = [assistant.policy.decide(found) for found in evidence]
+    commands = [d.command if d.verdict == "act" else Command(OUT_OF_SCOPE, {}) for d in done]
     correct = [command_correct(e, c.intent, c.slots) for e, c in zip(examples, commands, strict=True)]
     in_scope = [e.intent != OUT_OF_SCOPE for e in examples]
 
