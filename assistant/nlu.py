@@ -18,7 +18,6 @@ import logging
 import re
 import time
 import warnings
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -207,6 +206,7 @@ class TemplateMatcher:
     def __init__(self, library: IntentLibrary):
         self._intents = to_hassil(library)
         self._skip_words = [*library.prefixes, *library.suffixes, *SPOKEN_FILLERS]
+        self._last: tuple[str, tuple[RecognizeResult, ...]] = ("", ())
 
     def wildcard_values(self, intent: str, text: str, slot: str) -> list[str]:
         """What each of ``intent``'s templates that says ``text`` puts in ``slot`` (none: no template fits)."""
@@ -220,8 +220,13 @@ class TemplateMatcher:
         """Whether a template (of ``intent``, or of any intent) says ``text`` word for word."""
         return any(intent in (None, m.intent.name) for m in self._matches(text))
 
-    def _matches(self, text: str) -> Iterable[RecognizeResult]:
-        return recognize_all(normalize(text), self._intents, skip_words=self._skip_words)
+    def _matches(self, text: str) -> tuple[RecognizeResult, ...]:
+        """Every template that says ``text``; the last text's are kept, as the slots and the evidence both ask."""
+        last_text, matches = self._last
+        if text != last_text:
+            matches = tuple(recognize_all(normalize(text), self._intents, skip_words=self._skip_words))
+            self._last = (text, matches)
+        return matches
 
 
 class SlotFiller:

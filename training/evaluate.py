@@ -124,7 +124,17 @@ class Verdicts:
         lines = [row for row in self.rows if row[0].intent != OUT_OF_SCOPE]
         return _share(lines, lambda row: row[1] == "done" and not command_correct(row[0], row[2], row[3]))
 
+    def asked_wrong_slots(self) -> float | None:
+        """In-scope lines asked about with the right intent but wrong slots: a yes would do the wrong thing."""
+        lines = [row for row in self.rows if row[0].intent != OUT_OF_SCOPE]
+        return _share(lines, _asked_with_wrong_slots)
+
     def done_right(self) -> float | None:
         """In-scope lines done with the right intent and slots: no question needed."""
         lines = [row for row in self.rows if row[0].intent != OUT_OF_SCOPE]
         return _share(lines, lambda row: row[1] == "done" and command_correct(row[0], row[2], row[3]))
+
+
+def _asked_with_wrong_slots(row: tuple[Labelled, str, str, dict]) -> bool:
+    line, status, intent, slots = row
+    return status == "asked" and intent == line.intent and not command_correct(line, intent, slots)
