@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.dialogue import Dialogue
+from assistant.dialogue import Dialogue, Reply
 from assistant.events import STATUS, Decision, Event, Evidence, Transcript, Utterance
 from assistant.intents import DEFAULT_INTENTS, IntentLibrary, load_intents
 from assistant.nlu import DEFAULT_MODEL_DIR, IntentClassifier, Understander
@@ -132,10 +132,15 @@ class Assistant:
         )
 
     def _take_turn(self, transcript: Transcript, spoken: bool) -> Turn:
-        """A yes or a no to the car's question, else a new command for the policy to judge."""
+        """A yes or a no to the car's question, else a new command for the policy to judge.
+
+        What Whisper makes of silence leaves the question standing (the policy refuses it).
+        """
         now = self.clock()
-        heard_speech = not spoken or self.policy.sounds_like_speech(transcript)
-        self.dialogue, reply = self.dialogue.hear(transcript.text if heard_speech else "", now)
+        if not spoken or self.policy.sounds_like_speech(transcript):
+            self.dialogue, reply = self.dialogue.hear(transcript.text, now)
+        else:
+            reply = Reply("other")
         if reply.confirmation is not None:
             asked = reply.confirmation
             if reply.kind == "yes":

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from assistant.dialogue import Dialogue
-from assistant.events import Transcript, Utterance
+from assistant.events import Event, Transcript, Utterance
 from assistant.intents import load_intents
 from assistant.pipeline import Assistant, AssistantConfig, vocabulary_prompt
 from assistant.policy import Policy, PolicyOptions
@@ -202,3 +202,29 @@ def test_say_handles_its_texts_as_one_conversation():
     assert events[1]["intent"] == "navigation" and "phoenix" in events[1]["outcome"].lower()
     assert events[3]["outcome"] == "Okay, I won't." and events[3]["intent"] == "out_of_scope"
     assert events[6]["intent"] == "out_of_scope"  # the weather replaced the sunroof question
+
+
+class ScriptedSpeech:
+    """Stands in for Whisper: each utterance's source is what was 'said', with Whisper's confidence."""
+
+    def __init__(self, no_speech_prob: float = 0.05, avg_logprob: float = -0.2) -> None:
+        self.no_speech_prob, self.avg_logprob = no_speech_prob, avg_logprob
+
+    def transcribe(self, utterance: Utterance) -> Transcript:
+        return Transcript(utterance.source, 100.0, self.no_speech_prob, self.avg_logprob)
+
+
+def spoken(assistant, text: str, speech: ScriptedSpeech) -> Event:
+    import numpy as np
+
+    assistant.transcriber = speech
+    return assistant.handle_utterance(Utterance(np.zeros(1600, dtype=np.float32), text, 1.0, 1.3))
+
+
+def test_a_spoken_yes_answers_and_whispers_silence_neither_answers_nor_drops_the_question(conversation):
+    assert spoken(conversation, ASKED, ScriptedSpeech()).status == "asked"
+    silence = spoken(conversation, "Yes.", ScriptedSpeech(no_speech_prob=0.9, avg_logprob=-1.5))
+    assert silence.status == "refused" and "not speech" in silence.reason
+    assert conversation.vehicle.state.navigation.destination is None
+    event = spoken(conversation, "Yes.", ScriptedSpeech())  # the question still stands
+    assert event.status == "done" and conversation.vehicle.state.navigation.destination == "phoenix"
