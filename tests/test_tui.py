@@ -264,7 +264,7 @@ async def ask_for_high_beams(pilot: Pilot, app: CarDashboard) -> None:
     assert last_event(app).status == "asked"
     conversation = rendered(app.query_one(Exchange))
     assert last_event(app).outcome in conversation and "^Y" in conversation and "^N" in conversation
-    assert "10 s" in conversation
+    assert "10 s left" in conversation
     assert answer_keys_shown(app)
     assert not app.vehicle.state.lights.high_beams
 
@@ -302,7 +302,7 @@ def test_a_typed_yes_answers_and_an_unanswered_question_lapses(asking: Assistant
             )
             clock.now += 4
             await pilot.pause(0.3)
-            assert "6 s" in rendered(app.query_one(Exchange))
+            assert "6 s left" in rendered(app.query_one(Exchange))
             clock.now += 7
             await wait_for(pilot, lambda: not answer_keys_shown(app), what="the question to lapse")
             assert "lapsed" in rendered(app.query_one(Exchange))

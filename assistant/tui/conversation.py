@@ -150,8 +150,8 @@ class Exchange(Widget):
             ("^Y", "bold $accent"),
             (" yes · ", MUTED),
             ("^N", "bold $accent"),
-            (" no · or say it · ", MUTED),
-            (f"{self.question_left_s} s", "bold"),
+            (" no · ", MUTED),
+            (f"{self.question_left_s} s left", "bold"),
         )
         return [keys]
 
