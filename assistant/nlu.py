@@ -252,10 +252,6 @@ class SlotFiller:
             words.update(normalize(phrase).split())
         return frozenset(words)
 
-    def heard(self, intent: str, text: str) -> dict[str, SlotValue]:
-        """The slots ``text`` itself says, no defaults."""
-        return {name: value for name, (value, _) in self.read(intent, text).items()}
-
     def read(self, intent: str, text: str) -> dict[str, tuple[SlotValue, float]]:
         """The slots ``text`` itself says (no defaults), each with how sure the filler is of it."""
         tokens = normalize(text).split()

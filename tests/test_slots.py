@@ -16,7 +16,8 @@ def filler():
 
 def fill(filler: SlotFiller, intent: str, text: str) -> dict:
     """The slots the car would act on: what the text says, on top of the intent's defaults."""
-    return filler.with_defaults(intent, filler.heard(intent, text))
+    heard = {slot: value for slot, (value, _) in filler.read(intent, text).items()}
+    return filler.with_defaults(intent, heard)
 
 
 @pytest.mark.parametrize(
