@@ -17,9 +17,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from assistant.audio import EndpointerOptions, check_limits
 from assistant.classifier import VARIANTS, ModelError
+from assistant.events import STATUS
 from assistant.intents import DEFAULT_INTENTS, IntentsError, find_warnings, load_intents
 from assistant.limits import TextError, check_command
-from assistant.nlu import DEFAULT_MODEL_DIR, NluOptions
+from assistant.nlu import DEFAULT_MODEL_DIR
+from assistant.policy import PolicyOptions
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -55,20 +57,29 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", type=Path, default=DEFAULT_MODEL_DIR, help="trained model folder (default: %(default)s)"
     )
-    parser.add_argument(
-        "--threshold", type=float, default=NluOptions.threshold, help="reject below this confidence"
-    )
-    parser.add_argument(
-        "--margin", type=float, default=NluOptions.margin, help="reject below this top-two gap"
+    for option in dataclasses.fields(PolicyOptions):
+        flag, kind = f"--{option.name.replace('_', '-')}", option.type
+        parser.add_argument(
+            flag,
+            **({"action": argparse.BooleanOptionalAction} if kind == "bool" else {"type": float}),
+            default=option.default,
+            help=f"{option.metadata['help']} (default: %(default)s)",
+        )
+
+
+def _policy_options(args: argparse.Namespace) -> PolicyOptions:
+    return PolicyOptions(
+        **{option.name: getattr(args, option.name) for option in dataclasses.fields(PolicyOptions)}
     )
 
 
-def load_understander(args: argparse.Namespace):
+def load_judge(args: argparse.Namespace):
+    """The understander and the policy that judges what it finds, for text without a car."""
     from assistant.nlu import Understander, load_classifier
+    from assistant.policy import Policy
 
     library = load_intents(args.intents)
-    classifier = load_classifier(args.model, library)
-    return Understander(classifier, library, NluOptions(args.threshold, args.margin))
+    return Understander(load_classifier(args.model, library), library), Policy(library, _policy_options(args))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -142,13 +153,17 @@ def cmd_classify(args: argparse.Namespace) -> int:
     texts = _checked(args.text) + ([row.text for row in read_jsonl(args.jsonl)] if args.jsonl else [])
     if not texts:
         raise SystemExit("car-assistant classify: give TEXT arguments or --jsonl FILE")
-    understander = load_understander(args)
-    for understood in understander.understand_many(texts):
+    understander, policy = load_judge(args)
+    for evidence in understander.understand_many(texts):
+        decision = policy.decide(evidence)
         record = {
-            "text": understood.prediction.text,
-            "intent": understood.intent,
-            "confidence": round(understood.prediction.confidence, 4),
-            "slots": understood.command.slots,
+            "text": evidence.prediction.text,
+            "status": STATUS[decision.verdict],
+            "intent": decision.command.intent,
+            "confidence": round(evidence.prediction.confidence, 4),
+            "slots": decision.command.slots,
+            "reason": decision.reason,
+            **({"question": decision.question} if decision.question else {}),
         }
         print(json.dumps(record, ensure_ascii=False))
     return 0
@@ -158,8 +173,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from training.evaluate import read_jsonl, score
 
     examples = read_jsonl(args.jsonl, need_labels=True)
-    understood = load_understander(args).understand_many([e.text for e in examples])
-    result = score(examples, [u.intent for u in understood], [u.command.slots for u in understood])
+    understander, policy = load_judge(args)
+    commands = [
+        policy.decide(evidence).command
+        for evidence in understander.understand_many([e.text for e in examples])
+    ]
+    result = score(examples, [c.intent for c in commands], [c.slots for c in commands])
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -199,7 +218,7 @@ def _assistant_config(args: argparse.Namespace):
         intents=args.intents,
         model=args.model,
         whisper=getattr(args, "whisper", None),
-        nlu=NluOptions(args.threshold, args.margin),
+        policy=_policy_options(args),
         bias_asr=not getattr(args, "no_asr_bias", False),
     )
 
@@ -367,7 +386,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)
 
-    say = commands.add_parser("say", help="act on typed text, skipping audio; one JSON event per text")
+    say = commands.add_parser(
+        "say",
+        help="act on typed texts in order, as one conversation, skipping audio; one JSON event per text",
+    )
     say.add_argument("text", nargs="+")
     _add_model_options(say)
     say.set_defaults(handler=cmd_say)

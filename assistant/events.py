@@ -8,7 +8,7 @@ vehicle's state change.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -89,11 +89,45 @@ class Command:
 
 
 @dataclass(frozen=True)
-class Decision:
-    """The policy's verdict on a command: act, or reject and say why."""
+class Evidence:
+    """What understanding found in one text, for the policy to judge.
 
-    accept: bool
-    reason: str = ""
+    Model-agnostic: a classifier with a slot filler fills it today, a joint intent + slot model can
+    fill the same fields.
+    """
+
+    prediction: Prediction
+    """The intent distribution (``ranking``) over the text."""
+    command: Command
+    """What acting would do: the top intent, its slots with the YAML's defaults, its action."""
+    slot_confidence: dict[str, float]
+    """The slots the text itself says (defaults excluded), each with how sure the tagger is (0-1)."""
+    template_matched: bool
+    """A template of the top intent says the text word for word (hassil's recognizer)."""
+    missing_required: tuple[str, ...] = ()
+    """Slots the intent needs that neither the text nor a default gives."""
+    transcript: Transcript | None = None
+    """Whisper's transcript with its own confidence; None for typed text."""
+
+
+Verdict = Literal["act", "ask", "refuse"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The policy's verdict on one utterance, and why."""
+
+    verdict: Verdict
+    command: Command
+    """What to carry out (act), to offer (ask), or to report (refuse: out_of_scope, no slots)."""
+    reason: str
+    question: str = ""
+    """What the car asks before acting ("Navigate to phoenix?"); only with ``ask``."""
+
+
+Status = Literal["done", "asked", "refused"]
+STATUS: dict[Verdict, Status] = {"act": "done", "ask": "asked", "refuse": "refused"}
+"""An utterance's status, once the policy's verdict has been carried out."""
 
 
 @dataclass(frozen=True)
@@ -101,13 +135,16 @@ class Event:
     """Everything about one utterance, for the dashboard and JSON lines."""
 
     transcript: str
+    status: Status
+    """done: acted on; asked: the car asked before acting; refused: not acted on."""
     intent: str
+    """The understood intent when done or asked, out_of_scope when refused."""
     confidence: float
     slots: dict[str, SlotValue]
-    accepted: bool
     outcome: str
-    done: bool = False
-    """Whether the car carried the command out (an accepted command can still be refused by the car)."""
+    """What the car says: what it did, its question, or why it did nothing."""
+    carried_out: bool = False
+    """Whether the car did it: a done command can still be declined ("Sunroof stays closed above 80 km/h")."""
     ranking: tuple[tuple[str, float], ...] = ()
     reason: str = ""
     source: str = ""
@@ -116,11 +153,11 @@ class Event:
     def to_json(self) -> dict[str, Any]:
         return {
             "transcript": self.transcript,
+            "status": self.status,
             "intent": self.intent,
             "confidence": round(self.confidence, 4),
             "slots": self.slots,
-            "accepted": self.accepted,
-            "done": self.done,
+            "carried_out": self.carried_out,
             "outcome": self.outcome,
             "reason": self.reason,
             "source": self.source,

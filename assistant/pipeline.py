@@ -1,4 +1,4 @@
-"""Wiring: audio → ASR → NLU → policy → vehicle, timed per stage, one :class:`Event` per utterance.
+"""Wiring: audio → ASR → NLU → policy → dialogue → vehicle, timed per stage, one :class:`Event` per utterance.
 
 The stages never import each other; they meet here. Audio is read on its own thread (the
 source's ``utterances()``), so endpointing keeps up while Whisper works on the previous
@@ -10,13 +10,15 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.events import Event, Transcript, Utterance
+from assistant.dialogue import Dialogue, Reply
+from assistant.events import STATUS, Decision, Event, Evidence, Transcript, Utterance
 from assistant.intents import DEFAULT_INTENTS, IntentLibrary, load_intents
-from assistant.nlu import DEFAULT_MODEL_DIR, NluOptions, Understander, Understanding, load_classifier
+from assistant.nlu import DEFAULT_MODEL_DIR, Understander, load_classifier
+from assistant.policy import Policy, PolicyOptions, refuse
 from assistant.vehicle import Outcome, Vehicle
 
 MODELS_DIR = DEFAULT_MODEL_DIR.parent
@@ -38,12 +40,25 @@ class AssistantConfig:
     model: Path = DEFAULT_MODEL_DIR
     whisper: str | None = None
     """A faster-whisper model folder or name; None: the bundled tiny.en."""
-    nlu: NluOptions = NluOptions()
+    policy: PolicyOptions = PolicyOptions()
     bias_asr: bool = True
 
 
+@dataclass(frozen=True)
+class Turn:
+    """What one utterance came to before the car: the decision, and the evidence it was taken on."""
+
+    decision: Decision
+    evidence: Evidence | None = None
+    """What the understander found; None when the utterance answered the car's question."""
+
+
 class Assistant:
-    """Text or speech in, an :class:`Event` out; owns the simulated car."""
+    """Text or speech in, an :class:`Event` out; owns the simulated car and the conversation.
+
+    ``clock`` is what the conversation's expiry reads (the dashboard passes its own). A lock keeps
+    the typed and the spoken path from taking turns in the conversation at the same moment.
+    """
 
     def __init__(
         self,
@@ -51,28 +66,39 @@ class Assistant:
         understander: Understander,
         vehicle: Vehicle | None = None,
         transcriber=None,
+        policy: Policy | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.library = library
         self.understander = understander
         self.vehicle = vehicle or Vehicle()
         self.transcriber = transcriber
+        self.policy = policy or Policy(library)
+        self.dialogue = Dialogue()
+        self.clock = clock
+        self._turns = threading.Lock()
 
     @classmethod
     def from_config(cls, config: AssistantConfig, with_speech: bool = True) -> Assistant:
         library = load_intents(config.intents)
-        assistant = cls(library, Understander(load_classifier(config.model, library), library, config.nlu))
+        understander = Understander(load_classifier(config.model, library), library)
+        assistant = cls(library, understander, policy=Policy(library, config.policy))
         if with_speech:
             assistant.transcriber = load_transcriber(config, library)
         return assistant
 
     def use_model(self, model_dir: Path) -> None:
         """Switch classifier (say QLoRA ↔ BERT) without touching the car or the transcriber."""
-        classifier = load_classifier(model_dir, self.library)
-        self.understander = Understander(classifier, self.library, self.understander.options)
+        self.understander = Understander(load_classifier(model_dir, self.library), self.library)
 
     def handle_text(self, text: str, source: str = "typed") -> Event:
-        """The path from the text onwards: NLU, policy, vehicle."""
-        return self._act(Transcript(text=text, asr_ms=0.0), source, endpoint_ms=0.0, started=time.monotonic())
+        """The path from the text onwards: NLU, policy, dialogue, vehicle."""
+        transcript = Transcript(text=text, asr_ms=0.0)
+        return self._act(transcript, source, endpoint_ms=0.0, started=time.monotonic(), spoken=False)
+
+    def answer(self, yes: bool) -> Event:
+        """The driver's answer by key (the dashboard's Y and N): the same as saying yes or no."""
+        return self.handle_text("yes" if yes else "no", source="key")
 
     def handle_utterance(self, utterance: Utterance, received_at: float | None = None) -> Event:
         """Transcribe, then act; ``received_at`` is when the utterance left the endpointer (real time)."""
@@ -80,32 +106,62 @@ class Assistant:
         if self.transcriber is None:
             raise RuntimeError("this assistant was built without speech recognition")
         transcript = self.transcriber.transcribe(utterance)
-        return self._act(transcript, utterance.source, utterance.endpoint_ms, received_at)
+        return self._act(transcript, utterance.source, utterance.endpoint_ms, received_at, spoken=True)
 
-    def _act(self, transcript: Transcript, source: str, endpoint_ms: float, started: float) -> Event:
-        understood = self.understander.understand(transcript.text)
-        action_started = time.monotonic()
-        outcome = self._execute(understood)
+    def _act(
+        self, transcript: Transcript, source: str, endpoint_ms: float, started: float, spoken: bool
+    ) -> Event:
+        with self._turns:
+            turn = self._take_turn(transcript, spoken)
+            action_started = time.monotonic()
+            outcome = self._execute(turn)
         done = time.monotonic()
+        nlu_ms = turn.evidence.prediction.nlu_ms if turn.evidence else 0.0
         return _event(
-            understood,
+            turn,
             transcript,
             source,
             outcome,
             {
                 "endpoint": endpoint_ms,
                 "asr": transcript.asr_ms,
-                "nlu": understood.prediction.nlu_ms,
+                "nlu": nlu_ms,
                 "action": (done - action_started) * 1000,
                 "total": endpoint_ms + (done - started) * 1000,
             },
         )
 
-    def _execute(self, understood: Understanding) -> Outcome:
-        if not understood.decision.accept:
-            return Outcome(False, f"Sorry, I didn't act on that: {understood.decision.reason}.")
-        command = understood.command
-        return self.vehicle.execute(command.action, command.intent, command.slots, now=time.monotonic())
+    def _take_turn(self, transcript: Transcript, spoken: bool) -> Turn:
+        """A yes or a no to the car's question, else a new command for the policy to judge.
+
+        What Whisper makes of silence leaves the question standing (the policy refuses it).
+        """
+        now = self.clock()
+        if not spoken or self.policy.sounds_like_speech(transcript):
+            self.dialogue, reply = self.dialogue.hear(transcript.text, now)
+        else:
+            reply = Reply("other")
+        if reply.confirmation is not None:
+            asked = reply.confirmation
+            if reply.kind == "yes":
+                return Turn(Decision("act", asked.command, f"you said yes to “{asked.question}”"))
+            return Turn(refuse(f"you said no to “{asked.question}”"))
+        evidence = self.understander.understand(transcript.text, transcript if spoken else None)
+        decision = self.policy.decide(evidence)
+        if decision.verdict == "ask":
+            self.dialogue = self.dialogue.asked(decision.command, decision.question, now)
+        return Turn(decision, evidence)
+
+    def _execute(self, turn: Turn) -> Outcome:
+        decision, command = turn.decision, turn.decision.command
+        if decision.verdict == "ask":
+            return Outcome(False, decision.question)
+        if decision.verdict == "refuse":
+            return Outcome(
+                False,
+                CANCELLED if turn.evidence is None else f"Sorry, I didn't act on that: {decision.reason}.",
+            )
+        return self.vehicle.execute(command.action, command.intent, command.slots, now=self.clock())
 
     def listen(self, source, stop: threading.Event | None = None) -> Iterator[Event]:
         """One event per utterance from ``source`` until it ends or ``stop`` is set."""
@@ -113,20 +169,22 @@ class Assistant:
             yield self.handle_utterance(utterance, received_at)
 
 
-def _event(
-    understood: Understanding, transcript: Transcript, source: str, outcome: Outcome, timings: dict
-) -> Event:
-    accepted = understood.decision.accept
+CANCELLED = "Okay, I won't."
+"""What the car says when the driver says no to its question."""
+
+
+def _event(turn: Turn, transcript: Transcript, source: str, outcome: Outcome, timings: dict) -> Event:
+    decision, evidence = turn.decision, turn.evidence
     return Event(
         transcript=transcript.text,
-        intent=understood.intent,
-        confidence=understood.prediction.confidence,
-        slots=understood.command.slots,
-        accepted=accepted,
+        status=STATUS[decision.verdict],
+        intent=decision.command.intent,
+        confidence=evidence.prediction.confidence if evidence else 1.0,  # an answer: the driver's own word
+        slots=decision.command.slots,
         outcome=outcome.message,
-        done=outcome.done,
-        ranking=understood.prediction.ranking,
-        reason=understood.decision.reason,
+        carried_out=outcome.done,
+        ranking=evidence.prediction.ranking if evidence else (),
+        reason=decision.reason,
         source=source,
         timings_ms=timings,
     )

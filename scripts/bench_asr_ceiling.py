@@ -62,8 +62,11 @@ def decode(transcriber: Transcriber, audio: np.ndarray, beam: int) -> list[str]:
 
 
 def understood(assistant: Assistant, example: Labelled, texts: list[str]) -> list[bool]:
-    results = assistant.understander.understand_many(texts)
-    return [command_correct(example, u.intent, u.command.slots if u.decision.accept else {}) for u in results]
+    """Whether each text is *done* with the example's intent and slots (asked or refused: not)."""
+    decisions = [assistant.policy.decide(e) for e in assistant.understander.understand_many(texts)]
+    return [
+        d.verdict == "act" and command_correct(example, d.command.intent, d.command.slots) for d in decisions
+    ]
 
 
 def evaluate(assistant, transcriber, examples, voices, conditions) -> dict[tuple[str, str], list[tuple]]:

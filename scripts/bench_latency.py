@@ -63,8 +63,8 @@ class LiveCommand:
     check: Callable[[VehicleState], bool] = lambda state: True
 
     def understood(self, event: Event) -> bool:
-        """Accepted with the expected intent and every expected slot."""
-        intent = event.intent if event.accepted else "out_of_scope"
+        """Done with the expected intent and every expected slot."""
+        intent = event.intent if event.status == "done" else "out_of_scope"
         return command_correct(Labelled(self.text, self.intent, self.slots), intent, dict(event.slots))
 
 

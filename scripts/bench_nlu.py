@@ -2,9 +2,10 @@
 
     python scripts/bench_nlu.py [EVAL.jsonl] [--repeats 3]
 
-Prints, per variant in models/: in-scope intent accuracy, out-of-scope rejection, slot
-exact-match where slots are given, and `classify` latency per utterance (batch of one, model
-load excluded: p50 and p95 over every sentence of the set, repeated).
+Prints, per variant in models/: in-scope intent accuracy (done or asked with the right intent),
+out-of-scope rejection (refused), slot exact-match where slots are given, and `classify` latency per
+utterance (understanding and policy, batch of one, model load excluded: p50 and p95 over every
+sentence of the set, repeated). Done / asked / refused per intent: scripts/bench_understanding.py.
 """
 
 from __future__ import annotations
@@ -14,21 +15,23 @@ import statistics
 import time
 from pathlib import Path
 
+from assistant.classifier import ModelError
 from assistant.intents import load_intents
-from assistant.nlu import IntentClassifier, NluError, Understander
+from assistant.nlu import Understander, load_classifier
 from assistant.pipeline import MODELS_DIR
+from assistant.policy import Policy
 from training.evaluate import read_jsonl, score
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 
 
-def latencies_ms(understander: Understander, texts: list[str], repeats: int) -> list[float]:
-    understander.understand(texts[0])  # first call pays one-off set-up
+def latencies_ms(understander: Understander, policy: Policy, texts: list[str], repeats: int) -> list[float]:
+    policy.decide(understander.understand(texts[0]))  # first call pays one-off set-up
     timings = []
     for _ in range(repeats):
         for text in texts:
             started = time.perf_counter()
-            understander.understand(text)
+            policy.decide(understander.understand(text))
             timings.append((time.perf_counter() - started) * 1000)
     return timings
 
@@ -39,6 +42,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     library = load_intents()
+    policy = Policy(library)
     examples = read_jsonl(args.eval, need_labels=True)
     texts = [e.text for e in examples]
     print(f"{args.eval}: {len(examples)} sentences\n")
@@ -46,13 +50,13 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for variant in ("qlora", "bert"):
         try:
-            understander = Understander(IntentClassifier(MODELS_DIR / variant, library), library)
-        except NluError as error:
+            understander = Understander(load_classifier(MODELS_DIR / variant, library), library)
+        except ModelError as error:
             print(f"| {variant} | {error} | | | | |")
             continue
-        understood = understander.understand_many(texts)
-        result = score(examples, [u.intent for u in understood], [u.command.slots for u in understood])
-        timings = sorted(latencies_ms(understander, texts, args.repeats))
+        commands = [policy.decide(evidence).command for evidence in understander.understand_many(texts)]
+        result = score(examples, [c.intent for c in commands], [c.slots for c in commands])
+        timings = sorted(latencies_ms(understander, policy, texts, args.repeats))
         p95 = timings[int(0.95 * (len(timings) - 1))]
         print(
             f"| {variant} | {result['intent_accuracy']:.1%} | {result['oos_rejection']:.1%} | "

@@ -194,7 +194,7 @@ def server_goes_and_comes_back(running: Running, scene: Scene) -> None:
     running.wait_for(BACK, timeout=10)
     scene.pulse.play(scene.speak(HIGH_BEAMS)).wait(timeout=10)
     event = json.loads(running.wait_for(r"^\{", stream="stdout", timeout=60))
-    assert event["intent"] == "lights" and event["accepted"], event
+    assert event["intent"] == "lights" and event["status"] in ("done", "asked"), event
     running.process.send_signal(signal.SIGINT)
 
 
@@ -400,12 +400,11 @@ class EchoAssistant:
     def _event(text: str, source: str) -> Event:
         return Event(
             transcript=text,
+            status="refused",
             intent="out_of_scope",
             confidence=0.0,
             slots={},
-            accepted=False,
             outcome="heard",
-            done=False,
             ranking=(),
             source=source,
             timings_ms={"endpoint": 0.0, "asr": 0.0, "nlu": 0.0, "action": 0.0, "total": 0.0},

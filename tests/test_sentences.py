@@ -15,6 +15,7 @@ import yaml
 
 from assistant.intents import OUT_OF_SCOPE, load_intents
 from assistant.nlu import DEFAULT_MODEL_DIR, Understander, load_classifier
+from assistant.policy import Policy
 
 SENTENCES = Path(__file__).parent / "sentences"
 
@@ -34,16 +35,19 @@ def cases() -> list:
 
 
 @pytest.fixture(scope="module")
-def understander():
+def judge():
     library = load_intents()
-    return Understander(load_classifier(DEFAULT_MODEL_DIR, library), library)
+    return Understander(load_classifier(DEFAULT_MODEL_DIR, library), library), Policy(library)
 
 
 @pytest.mark.parametrize(("sentence", "intent", "slots"), cases())
-def test_the_shipped_model_understands(understander, sentence, intent, slots):
-    understood = understander.understand(sentence)
+def test_the_shipped_model_understands(judge, sentence, intent, slots):
+    understander, policy = judge
+    evidence = understander.understand(sentence)
+    verdict, reason = policy.verdict(evidence)
     if intent == OUT_OF_SCOPE:
-        assert understood.prediction.intent == OUT_OF_SCOPE or not understood.decision.accept, understood
+        assert verdict != "act", (reason, evidence.prediction.ranking[:2])
         return
-    assert understood.prediction.intent == intent, understood.prediction.ranking[:2]
-    assert understood.reading.values == slots, understood.prediction.spans
+    assert verdict != "refuse" and evidence.prediction.intent == intent, (reason, evidence.prediction.ranking[:2])
+    said = {slot: evidence.command.slots[slot] for slot in evidence.slot_confidence}
+    assert said == slots, evidence.prediction.spans

@@ -19,8 +19,10 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from assistant.audio import AudioError
+from assistant.dialogue import Dialogue
 from assistant.events import Event
 from assistant.pipeline import MODELS_DIR, Assistant, AssistantConfig
+from assistant.policy import Policy, PolicyOptions
 from assistant.tui.app import CarDashboard
 from assistant.tui.car import LARGE, SMALL, CarDiagram
 from assistant.tui.conversation import Exchange
@@ -104,7 +106,7 @@ def test_typed_command_lights_the_high_beams(assistant: Assistant) -> None:
             assert car.has_class("-high_beams") and car.has_class("-headlights")
             assert "╲││╱" in rendered(car)  # the beams shine ahead of the car
             event = last_event(app)
-            assert event.intent == "lights" and event.accepted
+            assert event.intent == "lights" and event.status == "done"
             conversation = rendered(app.query_one(Exchange))
             assert HIGH_BEAMS in conversation
             assert "lights" in conversation
@@ -114,7 +116,7 @@ def test_typed_command_lights_the_high_beams(assistant: Assistant) -> None:
     run(scenario)
 
 
-def test_rejected_input_is_shown_with_the_reason(assistant: Assistant) -> None:
+def test_refused_input_is_shown_with_the_reason(assistant: Assistant) -> None:
     async def scenario() -> None:
         app = dashboard(assistant)
         async with app.run_test(size=(80, 24)) as pilot:
@@ -123,9 +125,9 @@ def test_rejected_input_is_shown_with_the_reason(assistant: Assistant) -> None:
             await wait_for(pilot, lambda: last_event(app) is not None, what="the command's event")
 
             event = last_event(app)
-            assert not event.accepted and event.reason
+            assert event.status == "refused" and event.reason
             conversation = rendered(app.query_one(Exchange))
-            assert "Rejected" in conversation and event.reason in conversation
+            assert "Refused" in conversation and event.reason in conversation
             assert app.vehicle.state == VehicleState()
 
     run(scenario)
@@ -225,6 +227,92 @@ def test_commands_typed_while_loading_are_queued(assistant: Assistant) -> None:
             loaded.set()
             await wait_for(pilot, lambda: last_event(app) is not None, what="the queued command")
             assert app.vehicle.state.lights.high_beams
+
+    run(scenario)
+
+
+# -- the car asks, the driver answers -------------------------------------------------------------
+
+
+class Clock:
+    """The dashboard's clock, wound by hand so a question can lapse without waiting ten seconds."""
+
+    def __init__(self) -> None:
+        self.now = 500.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def asking(assistant: Assistant) -> Any:
+    """The module's assistant, asking before every command (no confidence reaches 1)."""
+    policy = assistant.policy
+    assistant.policy = Policy(assistant.library, PolicyOptions(act_threshold=1.0))
+    assistant.dialogue = Dialogue()
+    yield assistant
+    assistant.policy, assistant.dialogue, assistant.clock = policy, Dialogue(), time.monotonic
+
+
+def answer_keys_shown(app: CarDashboard) -> bool:
+    return app.check_action("answer", (True,)) is True
+
+
+async def ask_for_high_beams(pilot: Pilot, app: CarDashboard) -> None:
+    await wait_for(pilot, lambda: app.nlu_status == "ready", what="the classifier")
+    await type_command(pilot, HIGH_BEAMS)
+    await wait_for(pilot, lambda: last_event(app) is not None, what="the question")
+    await pilot.pause()
+    assert last_event(app).status == "asked"
+    conversation = rendered(app.query_one(Exchange))
+    assert last_event(app).outcome in conversation and "^Y" in conversation and "^N" in conversation
+    assert "10 s left" in conversation
+    assert answer_keys_shown(app)
+    assert not app.vehicle.state.lights.high_beams
+
+
+@pytest.mark.parametrize(("key", "done"), [("ctrl+y", True), ("ctrl+n", False)], ids=["yes", "no"])
+def test_a_question_is_answered_with_its_keys(asking: Assistant, key: str, done: bool) -> None:
+    async def scenario() -> None:
+        app = dashboard(asking, clock=Clock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ask_for_high_beams(pilot, app)
+            await pilot.press(key)
+            await wait_for(pilot, lambda: last_event(app).status != "asked", what="the answer")
+            assert app.vehicle.state.lights.high_beams is done
+            assert last_event(app).status == ("done" if done else "refused")
+            if not done:
+                assert "you said no" in rendered(app.query_one(Exchange))
+            assert not answer_keys_shown(app)
+
+    run(scenario)
+
+
+def test_a_typed_yes_answers_and_an_unanswered_question_lapses(asking: Assistant) -> None:
+    async def scenario() -> None:
+        clock = Clock()
+        app = dashboard(asking, clock=clock)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await ask_for_high_beams(pilot, app)
+            await type_command(pilot, "yes")
+            await wait_for(pilot, lambda: last_event(app).status == "done", what="the typed yes")
+            assert app.vehicle.state.lights.high_beams
+
+            await type_command(pilot, "open the sunroof")
+            await wait_for(
+                pilot, lambda: last_event(app).transcript == "open the sunroof", what="the question"
+            )
+            clock.now += 4
+            await pilot.pause(0.3)
+            assert "6 s left" in rendered(app.query_one(Exchange))
+            clock.now += 7
+            await wait_for(pilot, lambda: not answer_keys_shown(app), what="the question to lapse")
+            assert "lapsed" in rendered(app.query_one(Exchange))
+            await pilot.press("ctrl+y")
+            await type_command(pilot, "yes")
+            await wait_for(pilot, lambda: last_event(app).transcript == "yes", what="the late yes")
+            assert last_event(app).status == "refused"
+            assert app.vehicle.state.windows.sunroof == 0
 
     run(scenario)
 
@@ -350,9 +438,9 @@ class ScriptedAssistant:
             intent="lights",
             confidence=0.97,
             slots={"light": "high_beams", "state": "on"},
-            accepted=True,
+            status="done",
             outcome=outcome.message,
-            done=outcome.done,
+            carried_out=outcome.done,
             ranking=(("lights", 0.97), ("windows", 0.02), ("phone", 0.01)),
             source=source,
             timings_ms={"endpoint": 0.0, "asr": 0.0, "nlu": 23.4, "action": 0.1, "total": 23.6},

@@ -59,7 +59,7 @@ class TrainConfig:
     epochs: float | None = field(
         default=None, metadata={"help": "at most this many; stops early when validation stops improving"}
     )
-    batch_size: int = 16
+    batch_size: int = 32
     eval_batch_size: int = 64
     seed: int = 13
     patience: int = 3

@@ -12,6 +12,7 @@ command means.
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -27,6 +28,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Input
 from textual.worker import get_current_worker
 
+from assistant.dialogue import Confirmation
 from assistant.events import Event
 from assistant.limits import TextError, check_command
 from assistant.tui import backend
@@ -89,6 +91,8 @@ class CarDashboard(App[int], inherit_bindings=False):
         Binding("plus", "speed(1)", "Speed", key_display="+/-"),
         Binding("minus", "speed(-1)", "Slower", show=False),
         Binding("slash", "focus_command", "Type", key_display="/"),
+        Binding("ctrl+y", "answer(True)", "Yes", key_display="^Y"),
+        Binding("ctrl+n", "answer(False)", "No", key_display="^N"),
         Binding("f5", "reset", "Reset"),
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
@@ -139,6 +143,8 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.source: Any = None
         self.audio_problem = ""
         self.listening = False
+        self.question: Confirmation | None = None
+        """The car's question on screen, while it stands."""
         self._jobs: queue.Queue[backend.Job | None] = queue.Queue()
         self._stop = threading.Event()
         self.theme = "tokyo-night"
@@ -200,6 +206,17 @@ class CarDashboard(App[int], inherit_bindings=False):
         if self.source is not None:
             self.level = self.source.level_dbfs
             self.mic_reconnecting = getattr(self.source, "reconnecting", False)
+        self._count_down(now)
+
+    def _count_down(self, now: float) -> None:
+        """The seconds the car's question still stands; at zero it has lapsed and Y / N go away."""
+        if self.question is None:
+            return
+        left = math.ceil(self.question.expires_at - now)
+        self.query_one(Exchange).question_left_s = max(left, 0)
+        if left <= 0:
+            self.question = None
+            self.refresh_bindings()
 
     def watch_notices(self, notices: dict[str, str]) -> None:
         self.query_one(Notice).text = "\n".join(notices.values())
@@ -241,6 +258,7 @@ class CarDashboard(App[int], inherit_bindings=False):
             return
         backend.settle_heap()
         assistant.vehicle = self.vehicle
+        assistant.clock = self.clock
         self.post_message(AssistantLoaded(assistant))
         for job in iter(self._jobs.get, None):
             try:
@@ -339,6 +357,10 @@ class CarDashboard(App[int], inherit_bindings=False):
         self._update_mic_status()
 
     def on_heard(self, message: Heard) -> None:
+        asked = message.event.status == "asked" and self.assistant is not None
+        self.question = self.assistant.dialogue.waiting(self.clock()) if asked else None
+        self._count_down(self.clock())
+        self.refresh_bindings()
         self._show(message.event)
         self.query_one(HistoryLog).add(message.event)
         self._sync()
@@ -476,6 +498,15 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.vehicle.reset()
         self._sync()
         self.notify("The car is back to its starting state.", title="Reset")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Y and N are there only while the car's question stands."""
+        return self.question is not None if action == "answer" else True
+
+    def action_answer(self, yes: bool) -> None:
+        """^Y / ^N: answer the car's question, the same as saying yes or no."""
+        self._show(pending=Pending("yes" if yes else "no", "answering…"))
+        self._jobs.put(backend.Answer(yes))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -137,6 +137,16 @@ class TypedCommand:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """The driver's yes or no to the car's question, by key."""
+
+    yes: bool
+
+    def run(self, assistant: Assistant) -> Message:
+        return Heard(assistant.answer(self.yes))
+
+
+@dataclass(frozen=True)
 class SwitchModel:
     model_dir: Path
 
@@ -149,7 +159,7 @@ class SwitchModel:
         return ModelSwitched(self.model_dir)
 
 
-Job = TypedCommand | SwitchModel
+Job = TypedCommand | Answer | SwitchModel
 
 
 class WavPushToTalk:

@@ -21,6 +21,7 @@ MODES = {"hands_free": "HANDS-FREE", "push_to_talk": "PUSH-TO-TALK"}
 STAGES = (("endpoint", "endpoint"), ("asr", "ASR"), ("nlu", "NLU"), ("action", "action"), ("total", "total"))
 RANKED = 3
 SHORTCUT_CHARACTERS = frozenset(" ?+-/")
+STATUS_STYLES = {"done": "$success", "asked": "$warning", "refused": "$error"}
 
 
 def _label(text: str) -> Content:
@@ -65,6 +66,8 @@ class Exchange(Widget):
 
     event: reactive[Event | None] = reactive(None, layout=True)
     pending: reactive[Pending | None] = reactive(None, layout=True)
+    question_left_s: reactive[int] = reactive(0)
+    """Seconds until the car's question lapses (0: none stands), counted down by the app."""
 
     def render(self) -> Content:
         if self.pending is not None:
@@ -94,16 +97,19 @@ class Exchange(Widget):
             *self._ranking(event),
             Content.assemble(_label("Slots"), self._slots(event)),
             Content.assemble(_label("Result"), self._result(event)),
+            *self._answer_keys(event),
             *self._latency(event),
         ]
 
     def _ranking(self, event: Event) -> list[Content]:
         """The top intents, each with a confidence bar; the chosen one highlighted."""
         width = max(self.size.width - LABEL - NAME - 5, 6)
+        if not event.ranking:  # an answer to the car's question: no classifier involved
+            return [Content.assemble(_label("Intent"), (event.intent, "bold"))]
         lines = []
         for index, (name, score) in enumerate(event.ranking[:RANKED]):
             chosen = index == 0
-            style = ("$success" if event.accepted else "$error") if chosen else "$secondary-muted"
+            style = STATUS_STYLES[event.status] if chosen else "$secondary-muted"
             lines.append(
                 Content.assemble(
                     _label("Intent" if chosen else ""),
@@ -125,11 +131,29 @@ class Exchange(Widget):
 
     @staticmethod
     def _result(event: Event) -> Content:
-        if not event.accepted:
-            return Content.assemble(("✘ Rejected: ", "bold $error"), (event.reason, "$error"))
-        if not event.done:  # understood, but the car said no ("Sunroof stays closed above 80 km/h")
+        if event.status == "refused":
+            return Content.assemble(("✘ Refused: ", "bold $error"), (event.reason, "$error"))
+        if event.status == "asked":
+            return Content.assemble(("? ", "bold $warning"), (event.outcome, "bold"))
+        if not event.carried_out:  # understood, but the car said no ("Sunroof stays closed above 80 km/h")
             return Content.assemble(("⚠ ", "bold $warning"), (event.outcome, "bold $warning"))
         return Content.assemble(("✔ ", "bold $success"), (event.outcome, "bold"))
+
+    def _answer_keys(self, event: Event) -> list[Content]:
+        """Under a question: the keys that answer it and how long it stands, or that it lapsed."""
+        if event.status != "asked":
+            return []
+        if self.question_left_s <= 0:
+            return [Content.assemble(_label(""), ("the question lapsed", MUTED))]
+        keys = Content.assemble(
+            _label(""),
+            ("^Y", "bold $accent"),
+            (" yes · ", MUTED),
+            ("^N", "bold $accent"),
+            (" no · ", MUTED),
+            (f"{self.question_left_s} s left", "bold"),
+        )
+        return [keys]
 
     @staticmethod
     def _latency(event: Event) -> list[Content]:

@@ -13,19 +13,21 @@ MAX_ENTRIES = 200
 MUTED = "$foreground-muted"
 
 
+MARKS = {"done": ("✔", "bold $success"), "asked": ("?", "bold $warning"), "refused": ("✘", "bold $error")}
+
+
 def history_line(number: int, event: Event) -> Content:
-    """``3 ✔ “open the sunroof” → Sunroof open.`` (or the reason it was rejected)."""
-    if not event.accepted:
-        mark = ("✘", "bold $error")
-    else:
-        mark = ("✔", "bold $success") if event.done else ("⚠", "bold $warning")
-    result = event.outcome if event.accepted else f"rejected: {event.reason}"
+    """``3 ✔ “open the sunroof” → Sunroof open.`` (or the car's question, or why it did nothing)."""
+    mark = MARKS[event.status]
+    if event.status == "done" and not event.carried_out:
+        mark = ("⚠", "bold $warning")
+    refused = event.status == "refused"
     return Content.assemble(
         (f"{number:>3} ", MUTED),
         mark,
         (f" “{shorten(event.transcript)}”", "bold"),
         (" → ", MUTED),
-        (result, "" if event.accepted else "$error"),
+        (f"refused: {event.reason}" if refused else event.outcome, "$error" if refused else ""),
     )
 
 
@@ -47,8 +49,6 @@ class HistoryLog(VerticalScroll):
         self.query(".placeholder").remove()
         if len(self.children) >= MAX_ENTRIES:
             self.children[0].remove()
-        entry = Static(
-            history_line(self.count, event), classes="-accepted" if event.accepted else "-rejected"
-        )
+        entry = Static(history_line(self.count, event), classes=f"-{event.status}")
         self.mount(entry)
         self.call_after_refresh(self.scroll_end, animate=False)

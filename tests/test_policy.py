@@ -1,0 +1,127 @@
+"""The policy alone: each verdict, act, ask or refuse, with its reason (no model needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.events import Command, Evidence, Prediction, Transcript
+from assistant.intents import OUT_OF_SCOPE, load_intents
+from assistant.policy import Policy, PolicyOptions, question_for
+
+LIGHTS_OFF = Command("lights", {"light": "high_beams", "state": "off"}, "set_light")
+
+
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    options = PolicyOptions(act_threshold=0.8, ask_threshold=0.5, margin=0.2, act_needs_template=False)
+    return Policy(load_intents(), options)
+
+
+def evidence(
+    *ranking: tuple[str, float],
+    text: str = "high beams off",
+    command: Command = LIGHTS_OFF,
+    slots: dict[str, float] | None = None,
+    template: bool = True,
+    missing: tuple[str, ...] = (),
+    transcript: Transcript | None = None,
+) -> Evidence:
+    prediction = Prediction(text, ranking[0][0], ranking[0][1], tuple(ranking))
+    return Evidence(
+        prediction=prediction,
+        command=command,
+        slot_confidence={"light": 1.0, "state": 1.0} if slots is None else slots,
+        template_matched=template,
+        missing_required=missing,
+        transcript=transcript,
+    )
+
+
+def speech(no_speech: float, logprob: float) -> Transcript:
+    return Transcript("high beams off", asr_ms=100.0, no_speech_prob=no_speech, avg_logprob=logprob)
+
+
+CONFIDENT = (("lights", 0.95), ("climate", 0.03))
+
+
+def test_confident_with_a_template_acts_and_says_why(policy):
+    decision = policy.decide(evidence(*CONFIDENT))
+    assert decision.verdict == "act" and decision.command == LIGHTS_OFF
+    assert "95%" in decision.reason and "template" in decision.reason
+    assert decision.question == ""
+
+
+def test_confident_with_slots_but_no_template_acts_on_the_slots(policy):
+    decision = policy.decide(evidence(*CONFIDENT, template=False))
+    assert decision.verdict == "act" and "light=high_beams" in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        (evidence(("lights", 0.65), ("climate", 0.2)), "leaning to lights (65% < 80%)"),
+        (evidence(("lights", 0.85), ("windows", 0.7)), "could be lights or windows"),
+        (evidence(*CONFIDENT, slots={}, template=False), "heard nothing that says what to do"),
+        (evidence(*CONFIDENT, slots={"light": 1.0, "state": 0.5}), "not sure 'off' is a state"),
+        (evidence(*CONFIDENT, missing=("light",)), "no light heard"),
+        (evidence(*CONFIDENT, transcript=speech(0.1, -1.4)), "unclear speech"),
+    ],
+    ids=["between thresholds", "ambiguous", "no evidence", "doubtful slot", "missing slot", "unclear speech"],
+)
+def test_weak_evidence_asks_what_it_would_do(policy, case, reason):
+    decision = policy.decide(case)
+    assert decision.verdict == "ask" and decision.command == LIGHTS_OFF
+    assert reason in decision.reason
+    assert decision.question == "Turn off high beams?"
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        (evidence((OUT_OF_SCOPE, 0.9), ("media", 0.05)), "not something this car can do"),
+        (evidence(("media", 0.9), ("phone", 0.05), text="Thank you."), "nothing that sounds like a command"),
+        (evidence(("lights", 0.9), ("phone", 0.05), text=""), "nothing that sounds like a command"),
+        (evidence(("lights", 0.4), ("media", 0.3)), "not sure enough (40% < 50%)"),
+        (evidence(*CONFIDENT, slots={"light": 1.0, "state": 0.0}), "'off' doesn't sound like a state"),
+        (evidence(*CONFIDENT, transcript=speech(0.9, -1.5)), "probably not speech"),
+    ],
+    ids=["out of scope", "hallucination", "empty", "unsure", "talk as a slot", "no speech"],
+)
+def test_no_command_is_refused_as_out_of_scope(policy, case, reason):
+    decision = policy.decide(case)
+    assert decision.verdict == "refuse" and decision.command == Command(OUT_OF_SCOPE, {})
+    assert reason in decision.reason and decision.question == ""
+
+
+def test_slots_without_a_template_are_asked_about_when_acting_needs_a_template():
+    strict = Policy(load_intents(), PolicyOptions(act_threshold=0.8, act_needs_template=True))
+    decision = strict.decide(evidence(*CONFIDENT, template=False))
+    assert decision.verdict == "ask" and "no template" in decision.reason
+    assert strict.decide(evidence(*CONFIDENT, template=True)).verdict == "act"
+
+
+def test_clear_speech_acts_like_typed_text(policy):
+    assert policy.decide(evidence(*CONFIDENT, transcript=speech(0.3, -0.2))).verdict == "act"
+
+
+def test_thresholds_come_from_the_options():
+    lenient = Policy(load_intents(), PolicyOptions(act_threshold=0.6, ask_threshold=0.3))
+    assert lenient.decide(evidence(("lights", 0.65), ("climate", 0.2))).verdict == "act"
+    assert lenient.decide(evidence(("lights", 0.4), ("climate", 0.2))).verdict == "ask"
+
+
+@pytest.mark.parametrize(
+    ("command", "question"),
+    [
+        (Command("navigation", {"destination": "phoenix"}), "Navigate to phoenix?"),
+        (Command("phone", {"contact": "mom", "action": "call"}), "Call mom?"),
+        (Command("climate", {"temperature": 22}), "Set temperature to 22?"),
+        (Command("windows", {"state": "open", "window": "sunroof"}), "Open sunroof?"),
+        (
+            Command("media", {}),
+            "Did you mean media (play, pause, stop, next or previous track, volume up or down, mute, radio, music by name)?",
+        ),
+    ],
+)
+def test_questions_are_worded_from_the_yaml_templates(command, question):
+    assert question_for(command, load_intents()) == question
