@@ -56,14 +56,14 @@ class PolicyOptions:
     """
 
     act_threshold: float = field(
-        default=0.9, metadata={"help": "act at or above this intent confidence (with the evidence there)"}
+        default=0.8, metadata={"help": "act at or above this intent confidence (with the evidence there)"}
     )
     ask_threshold: float = field(
-        default=0.8, metadata={"help": "refuse below this intent confidence; between the two, ask"}
+        default=0.3, metadata={"help": "refuse below this intent confidence; between the two, ask"}
     )
     margin: float = field(default=0.3, metadata={"help": "ask below this gap between the top two intents"})
     act_needs_template: bool = field(
-        default=True, metadata={"help": "ask, not act, unless a template says the text word for word"}
+        default=False, metadata={"help": "ask, not act, unless a template says the text word for word"}
     )
     slot_act: float = field(default=0.75, metadata={"help": "ask when a slot's confidence is below this"})
     slot_refuse: float = field(

@@ -43,16 +43,18 @@ class TemplateMatcher:
         self._skip_words = [*library.prefixes, *library.suffixes, *SPOKEN_FILLERS]
 
     def slots(self, text: str, intent: str) -> dict[str, SlotValue] | None:
-        """The slots of the first of ``intent``'s templates that says ``text`` (None: none does)."""
-        for match in self._matches(text):
-            if match.intent.name == intent:
-                return {
-                    name: _trimmed(tuple(str(entity.value).split()))
-                    if entity.is_wildcard
-                    else _plain(entity.value)
-                    for name, entity in match.entities.items()
-                }
-        return None
+        """The slots of the best of ``intent``'s templates that say ``text`` (None: none does).
+
+        Best, as Home Assistant ranks hassil's matches: the template that says the most of the text
+        in its own words, so 'play the next song' is the next track, not a search for 'next song'."""
+        matches = [m for m in self._matches(text) if m.intent.name == intent]
+        if not matches:
+            return None
+        best = max(matches, key=lambda m: (m.text_chunks_matched, -_wildcard_words(m)))
+        return {
+            name: _trimmed(tuple(str(entity.value).split())) if entity.is_wildcard else _plain(entity.value)
+            for name, entity in best.entities.items()
+        }
 
     def says(self, text: str, intent: str | None = None) -> bool:
         """Whether a template (of ``intent``, or of any intent) says ``text`` word for word."""
@@ -87,17 +89,24 @@ class SlotResolver:
         self._samples = _free_text_samples(library)
 
     def read(self, intent: str, text: str, spans: tuple[TaggedSpan, ...]) -> SlotReading:
-        """The template's slots when one says the text, else the spans' resolved values."""
+        """The template's slots when one says the text (and the tagger doesn't read its free text
+        as other slots), else the spans' resolved values."""
         from_template = self.templates.slots(text, intent)
-        if from_template is not None:
-            trust = {slot: self._free_text_trust(intent, slot, value, 1.0) for slot, value in from_template.items()}
+        if from_template is not None and not self._disputed(intent, from_template, spans):
+            trust = {
+                slot: self._free_text_trust(intent, slot, value, 1.0) for slot, value in from_template.items()
+            }
             return SlotReading(from_template, trust, template_matched=True)
+        resolved = [(span, self.resolve(intent, span)) for span in spans]
+        unresolved = [span.text for span, value in resolved if value is None]
         values: dict[str, SlotValue] = {}
         trust: dict[str, float] = {}
-        unresolved = []
-        for span in spans:
-            value = self.resolve(intent, span)
-            if value is None or span.slot in values:
+        for span, value in sorted(
+            ((s, v) for s, v in resolved if v is not None), key=lambda item: -item[0].confidence
+        ):
+            if span.slot in values:  # a second, less sure reading of a slot already read
+                if value != values[span.slot]:  # that disagrees: 'stop this song and play the next one'
+                    trust[span.slot] = min(trust[span.slot], UNVOUCHED)
                 unresolved.append(span.text)
                 continue
             values[span.slot] = value
@@ -105,12 +114,25 @@ class SlotResolver:
             trust[span.slot] = self._free_text_trust(intent, span.slot, value, span.confidence, unvouched)
         return SlotReading(values, trust, template_matched=False, unresolved=tuple(unresolved))
 
+    def _free_text(self, intent: str, slot: str) -> bool:
+        return any(lst.free_text for lst in self._lists.get(intent, {}).get(slot, []))
+
+    def _disputed(self, intent: str, values: dict[str, SlotValue], spans: tuple[TaggedSpan, ...]) -> bool:
+        """Whether the tagger reads words a template's wildcard took as another slot: in 'play me
+        the next song', '{query}' takes 'me the next song' but the tagger reads 'next' as the action."""
+        return any(
+            span.slot != slot and f" {span.text} " in f" {value} "
+            for slot, value in values.items()
+            if self._free_text(intent, slot)
+            for span in spans
+        )
+
     def _free_text_trust(
         self, intent: str, slot: str, value: SlotValue, trust: float, unvouched: float | None = None
     ) -> float:
         """``trust`` for a listed value; for free text, ``unvouched`` unless it is a sample value,
         and ``TALK`` when it runs far past the longest sample."""
-        if not any(lst.free_text for lst in self._lists.get(intent, {}).get(slot, [])):
+        if not self._free_text(intent, slot):
             return trust
         samples = self._samples.get(slot, frozenset())
         said = normalize(str(value))
@@ -141,6 +163,10 @@ class SlotResolver:
             if match.intent.name == slot_list.name:
                 return _plain(match.entities[slot_list.name].value)
         return None
+
+
+def _wildcard_words(match: RecognizeResult) -> int:
+    return sum(len(str(e.value).split()) for e in match.entities.values() if e.is_wildcard)
 
 
 def _free_text_samples(library: IntentLibrary) -> dict[str, frozenset[str]]:

@@ -70,13 +70,13 @@ def test_a_template_said_word_for_word_gives_the_slots_and_full_confidence(resol
     assert reading.values == {"temperature": 21}
 
 
-def test_without_a_template_the_spans_give_the_slots_and_the_least_sure_confidence(resolver):
-    spans = (span("action", "kill", 0.95), span("light", "brights", 0.6), span("light", "fog lamps", 0.9))
-    reading = resolver.read("lights", "kill those brights fog lamps", spans)
+def test_without_a_template_the_spans_give_the_slots_with_the_taggers_confidence(resolver):
+    spans = (span("action", "kill", 0.95), span("light", "brights", 0.8), span("state", "off", 0.7))
+    reading = resolver.read("lights", "kill those brights off", spans)
     assert not reading.template_matched
-    assert reading.values == {"light": "high_beams"}
-    assert reading.confidence == {"light": 0.6}
-    assert reading.unresolved == ("kill", "fog lamps")  # no 'action' list for lights; 'light' taken once
+    assert reading.values == {"light": "high_beams", "state": "off"}
+    assert reading.confidence == {"light": 0.8, "state": 0.7}
+    assert reading.unresolved == ("kill",)  # lights have no 'action' slot
 
 
 def test_tags_become_spans_with_their_least_sure_word():
@@ -176,3 +176,24 @@ def test_free_text_is_trusted_as_far_as_the_yaml_vouches_for_it(resolver, intent
 def test_a_template_said_word_for_word_gives_its_slots(resolver, intent, text, expected):
     reading = resolver.read(intent, text, ())
     assert reading.template_matched and reading.values == expected
+
+
+def test_two_readings_of_one_slot_keep_the_surer_and_doubt_it_when_they_disagree(resolver):
+    agree = resolver.read("lights", "x", (span("light", "brights", 0.7), span("light", "high beams", 0.9)))
+    assert agree.values == {"light": "high_beams"} and agree.confidence == {"light": 0.9}
+    spans = (span("action", "stop", 0.6), span("action", "next", 0.9))
+    disagree = resolver.read("media", "stop this one and go to the next", spans)
+    assert disagree.values == {"action": "next"} and disagree.confidence == {"action": 0.5}
+    assert disagree.unresolved == ("stop",)
+
+
+def test_a_template_in_its_own_words_wins_over_a_wildcard_that_swallows_them(resolver):
+    assert resolver.read("media", "play the next song please", ()).values == {"action": "next"}
+    assert resolver.read("media", "play some jazz", ()).values == {"action": "play", "query": "jazz"}
+
+
+def test_a_wildcard_that_swallows_what_the_tagger_reads_as_another_slot_gives_way_to_the_tagger(resolver):
+    spans = (span("action", "play", 0.67), TaggedSpan("action", ("next",), 3, 0.68))
+    reading = resolver.read("media", "play me the next song", spans)
+    assert not reading.template_matched and reading.values == {"action": "next"}
+    assert reading.confidence == {"action": 0.5}  # 'play' said otherwise: worth a question
