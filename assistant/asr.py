@@ -182,17 +182,9 @@ class Transcriber:
         candidates = self.grammar.candidates(free.text)
         if not candidates:
             return guided
-        scores = self.score(audio, [free.text, *(_whisper_style(c) for c in candidates)])
-        best = int(np.argmax(scores[1:])) + 1
-        margin = scores[best] - scores[0]
-        chosen = margin >= -self.grammar_margin
-        return replace(
-            guided,
-            text=_whisper_style(candidates[best - 1]) if chosen else free.text,
-            grammar_match=chosen,
-            grammar_text=_whisper_style(candidates[best - 1]),
-            grammar_score=margin,
-        )
+        written = [_whisper_style(c) for c in candidates]
+        scores = self.score(audio, [free.text, *written])
+        return decide(guided, written, scores, self.grammar_margin)
 
     def score(self, audio: np.ndarray, texts: list[str]) -> list[float]:
         """Log-probability (nats) of each text given the audio: Whisper's decoder, teacher-forced.
@@ -215,6 +207,23 @@ class Transcriber:
         if self.audio_context_s is None:
             return WINDOW_FRAMES
         return min(WINDOW_FRAMES, round(max(self.audio_context_s, seconds + 2.0) * FRAMES_PER_S))
+
+
+def decide(free: Transcript, candidates: list[str], scores: list[float], margin: float) -> Transcript:
+    """The best-scoring grammar sentence, unless the free text (``scores[0]``) beats it by ``margin``.
+
+    ``scores`` are log-probabilities of the free text and then of each candidate.
+    """
+    best = int(np.argmax(scores[1:])) + 1
+    lead = scores[best] - scores[0]
+    chosen = lead >= -margin
+    return replace(
+        free,
+        text=candidates[best - 1] if chosen else free.free_text or free.text,
+        grammar_match=chosen,
+        grammar_text=candidates[best - 1],
+        grammar_score=lead,
+    )
 
 
 def _ms_since(started: float) -> float:

@@ -13,13 +13,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from itertools import combinations
+from itertools import combinations, permutations
 
-from hassil import recognize
-from hassil.expression import Expression, Group, TextChunk
+from hassil.expression import (
+    Alternative,
+    Expression,
+    Group,
+    ListReference,
+    Permutation,
+    RuleReference,
+    TextChunk,
+)
 from rapidfuzz import fuzz, process
 
-from assistant.intents import IntentLibrary, to_hassil
+from assistant.intents import IntentLibrary, SlotList
 
 MIN_SIMILARITY = 72.0
 """How alike (0-100, letters or sound) a span and a grammar phrase must be to swap one for the other."""
@@ -29,8 +36,10 @@ WORD_COUNT_PENALTY = 8.0
 """Similarity lost per word a swap adds or drops ('like a' → 'like' is rarely a mishearing)."""
 MAX_SWAPS = 16
 """The closest swaps combined into candidates."""
-MAX_TRIES = 40
-"""Candidates checked with hassil's matcher (~0.5 ms each), the likeliest first."""
+MAX_TRIES = 200
+"""Candidates checked against the grammar (microseconds each), the likeliest first."""
+EDGE_DROP_SIMILARITY = 84.0
+"""What dropping one word at either end counts as (a second word costs as much again)."""
 _PUNCTUATION = re.compile(r"[^\w' ]+")
 _SOUNDS = (
     (r"ph", "f"), (r"ck|ch|q|c(?![eiy])|g(?![eiy])", "k"), (r"c(?=[eiy])|z|x", "s"),
@@ -70,7 +79,7 @@ class Grammar:
     """The intents' phrases, indexed for look-up, and hassil's matcher for whole sentences."""
 
     def __init__(self, library: IntentLibrary, min_similarity: float = MIN_SIMILARITY):
-        self._intents = to_hassil(library)
+        self._sentences = _compile(library)
         self.min_similarity = min_similarity
         self.phrases = tuple(sorted(_closed_list_phrases(library) | _template_phrases(library)))
         self._letters = [phrase.replace(" ", "") for phrase in self.phrases]
@@ -78,8 +87,8 @@ class Grammar:
         self._longest = max(len(phrase.split()) for phrase in self.phrases)
 
     def accepts(self, text: str) -> bool:
-        """Whether the grammar says this sentence (a wildcard slot takes any words)."""
-        return recognize(normalise(text), self._intents) is not None
+        """Whether the grammar says this sentence (a wildcard slot takes any words, a range any number)."""
+        return self._sentences.fullmatch(normalise(text).replace(" ", "")) is not None
 
     def swaps(self, text: str) -> list[Swap]:
         """Every close grammar phrase for every span of up to one word more than the longest phrase."""
@@ -91,10 +100,11 @@ class Grammar:
                 for index, similarity in self._near(" ".join(span)):
                     phrase = self.phrases[index]
                     similarity -= WORD_COUNT_PENALTY * abs(len(phrase.split()) - len(span))
-                    if phrase != " ".join(span) and similarity >= self.min_similarity:
+                    if similarity >= self.min_similarity and not _nested(phrase.split(), span):
                         key = (start, end, phrase)
                         found[key] = max(found.get(key, 0.0), similarity)
         swaps = [Swap(start, end, phrase, score) for (start, end, phrase), score in found.items()]
+        swaps += _edge_drops(len(words))
         return sorted(swaps, key=lambda swap: -swap.similarity)
 
     def candidates(self, text: str, limit: int = 12) -> list[str]:
@@ -138,6 +148,18 @@ class Grammar:
         return list(near.items())
 
 
+def _nested(phrase: list[str], span: list[str]) -> bool:
+    """One holds the other word for word: not a mishearing, only words added or dropped around it."""
+    short, long = sorted((phrase, span), key=len)
+    return any(long[i : i + len(short)] == short for i in range(len(long) - len(short) + 1))
+
+
+def _edge_drops(length: int) -> list[Swap]:
+    """Dropping a word or two at either end: noise heard as words ('thank me a latte', 'latte you')."""
+    drops = [Swap(0, n, "", EDGE_DROP_SIMILARITY - 4 * n) for n in (1, 2) if n < length]
+    return drops + [Swap(length - n, length, "", EDGE_DROP_SIMILARITY - 4 * n) for n in (1, 2) if n < length]
+
+
 def _apart(swaps: tuple[Swap, ...]) -> bool:
     ordered = sorted(swaps, key=lambda swap: swap.start)
     return all(first.end <= second.start for first, second in zip(ordered, ordered[1:], strict=False))
@@ -161,7 +183,7 @@ def _closed_list_phrases(library: IntentLibrary) -> set[str]:
 
 
 def _template_phrases(library: IntentLibrary) -> set[str]:
-    """The literal words of every template and rule, as written between brackets ('can i get')."""
+    """The literal words of every template and rule (hassil keeps them a word a chunk)."""
     expressions = [t.sentence.expression for intent in library.intents.values() for t in intent.templates]
     expressions += [rule.expression for rule in library.rules.values()]
     return {phrase for expression in expressions for phrase in _chunks(expression) if phrase}
@@ -173,3 +195,40 @@ def _chunks(expression: Expression) -> list[str]:
     if isinstance(expression, Group):
         return [phrase for item in expression.items for phrase in _chunks(item)]
     return []
+
+
+def _compile(library: IntentLibrary) -> re.Pattern[str]:
+    """Every template of every intent as one regular expression over space-free, normalised text.
+
+    hassil's own matcher does the same job ~100 times slower (milliseconds a sentence), and the
+    candidate search asks it dozens of times per utterance.
+    """
+    templates = [t.sentence.expression for intent in library.intents.values() for t in intent.templates]
+    return re.compile("|".join(f"(?:{_regex(t, library)})" for t in templates))
+
+
+def _regex(expression: Expression, library: IntentLibrary) -> str:
+    if isinstance(expression, TextChunk):
+        return re.escape(normalise(expression.text).replace(" ", ""))
+    if isinstance(expression, ListReference):
+        return _list_regex(library.lists.get(expression.list_name))
+    if isinstance(expression, RuleReference):
+        return f"(?:{_regex(library.rules[expression.rule_name].expression, library)})"
+    if isinstance(expression, Permutation):
+        orders = permutations(expression.items)
+        return "(?:" + "|".join("".join(_regex(i, library) for i in order) for order in orders) + ")"
+    if isinstance(expression, Alternative):
+        optional = "?" if expression.is_optional else ""
+        return "(?:" + "|".join(_regex(item, library) for item in expression.items) + ")" + optional
+    if isinstance(expression, Group):
+        return "".join(_regex(item, library) for item in expression.items)
+    return ""
+
+
+def _list_regex(slot_list: SlotList | None) -> str:
+    if slot_list is None or slot_list.number_range:  # an inline range, or a range list
+        return r"\d+"
+    if slot_list.free_text:
+        return ".+"
+    phrases = {normalise(p).replace(" ", "") for value in slot_list.values for p in value.phrases}
+    return "(?:" + "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)) + ")"
