@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from itertools import combinations, permutations
 
+from hassil import recognize
 from hassil.expression import (
     Alternative,
     Expression,
@@ -26,7 +27,7 @@ from hassil.expression import (
 )
 from rapidfuzz import fuzz, process
 
-from assistant.intents import IntentLibrary, SlotList
+from assistant.intents import IntentLibrary, SlotList, to_hassil
 
 MIN_SIMILARITY = 72.0
 """How alike (0-100, letters or sound) a span and a grammar phrase must be to swap one for the other."""
@@ -80,6 +81,7 @@ class Grammar:
 
     def __init__(self, library: IntentLibrary, min_similarity: float = MIN_SIMILARITY):
         self._sentences = _compile(library)
+        self._hassil = to_hassil(library)
         self.min_similarity = min_similarity
         self.phrases = tuple(sorted(_closed_list_phrases(library) | _template_phrases(library)))
         self._letters = [phrase.replace(" ", "") for phrase in self.phrases]
@@ -89,6 +91,13 @@ class Grammar:
     def accepts(self, text: str) -> bool:
         """Whether the grammar says this sentence (a wildcard slot takes any words, a range any number)."""
         return self._sentences.fullmatch(normalise(text).replace(" ", "")) is not None
+
+    def parse(self, text: str) -> tuple[str, dict[str, str | int]] | None:
+        """The intent and slot values (the lists' ``out``) of a sentence the grammar says, by hassil."""
+        result = recognize(normalise(text), self._hassil)
+        if result is None:
+            return None
+        return result.intent.name, {name: entity.value for name, entity in result.entities.items()}
 
     def swaps(self, text: str) -> list[Swap]:
         """Every close grammar phrase for every span of up to one word more than the longest phrase."""

@@ -101,11 +101,16 @@ def render(clips: list[Clip], noise: np.ndarray, snr: int | str, cache: Path, se
     return paths
 
 
-def correct(clip: Clip, event: Event | None) -> bool:
+def correct(clip: Clip, event: Event) -> bool:
     """The benchmark's rule: the intent right and every labelled slot exactly right; no answer is wrong."""
-    if event is None or not event.accepted or event.intent != clip.intent:
-        return False
-    return all(str(event.slots.get(slot, "")).strip() == value.strip() for slot, value in clip.slots.items())
+    return event.accepted and matches(clip, event.intent, event.slots)
+
+
+def matches(clip: Clip, intent: str, slots: dict) -> bool:
+    """The intent is the labelled one and every labelled slot has its value (spaces stripped)."""
+    return intent == clip.intent and all(
+        str(slots.get(slot, "")).strip() == value.strip() for slot, value in clip.slots.items()
+    )
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,8 @@ class Heard:
     right: bool
     right_other: bool
     """Whether the text the grammar decision did *not* take (free or grammar) would have been right."""
+    right_parsed: bool
+    """Whether it is right when a grammar sentence's slots are read by the grammar, not the classifier."""
 
 
 def hear(assistant: Assistant, clip: Clip, path: Path) -> Heard:
@@ -128,7 +135,9 @@ def hear(assistant: Assistant, clip: Clip, path: Path) -> Heard:
     right_other = (
         correct(clip, assistant.handle_text(other)) if other and other != transcript.text else correct(clip, event)
     )
-    return Heard(clip, transcript, event, correct(clip, event), right_other)
+    parsed = assistant.transcriber.grammar.parse(transcript.text) if transcript.grammar_match else None
+    right_parsed = matches(clip, *parsed) if parsed else correct(clip, event)
+    return Heard(clip, transcript, event, correct(clip, event), right_other, right_parsed)
 
 
 def margin_sweep(heard: list[Heard], margins: list[float]) -> dict[str, float]:
@@ -158,6 +167,7 @@ def run_snr(assistant: Assistant, clips: list[Clip], paths: list[Path], margins:
         "clips": len(heard),
         "rejected": sum(not h.event.accepted for h in heard),
         "grammar_sentences": sum(h.transcript.grammar_match for h in heard),
+        "accuracy_grammar_parse": 100 * sum(h.right_parsed for h in heard) / len(heard),
         "asr_ms_p50": statistics.median(h.transcript.asr_ms for h in heard),
         "margin_sweep": margin_sweep(heard, margins) if assistant.transcriber.grammar else {},
         "misses": misses,
@@ -166,11 +176,6 @@ def run_snr(assistant: Assistant, clips: list[Clip], paths: list[Path], margins:
 
 def load_runs(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
-
-
-def six_to_24(results: dict) -> float | None:
-    values = [results[str(snr)]["accuracy"] for snr in SNRS if str(snr) in results]
-    return sum(values) / len(values) if len(values) == len(SNRS) else None
 
 
 def write_report(runs: dict, out: Path, command: str) -> None:
@@ -188,15 +193,19 @@ def write_report(runs: dict, out: Path, command: str) -> None:
         "|---|" + "---|" * (len(columns) + 2),
     ]
     for label, results in runs.items():
-        cells = [f"{results[c]['accuracy']:.1f}" if c in results else "–" for c in columns]
-        average = six_to_24(results)
-        asr = [r["asr_ms_p50"] for r in results.values() if r.get("asr_ms_p50")]
-        lines.append(
-            f"| {label} | " + " | ".join(cells)
-            + f" | {'–' if average is None else f'{average:.1f}'} | {statistics.median(asr):.0f} |"
-        )
+        lines.append(_row(label, results, columns, "accuracy"))
+        if any(r.get("grammar_sentences") for r in results.values()):
+            lines.append(_row(f"{label}, slots of grammar sentences read by the grammar", results, columns,
+                              "accuracy_grammar_parse"))
     rhino = [f"{RHINO[snr]:.1f}" for snr in SNRS]
     lines.append(f"| Picovoice Rhino (published) | – | {' | '.join(rhino)} | 97.6 | – |")
+    for label, results in runs.items():
+        sweeps = {c: results[c]["margin_sweep"] for c in columns if results.get(c, {}).get("margin_sweep")}
+        if sweeps:
+            margins = list(next(iter(sweeps.values())))
+            lines += ["", f"Grammar margin τ (nats) for *{label}*, from the same transcripts:", "",
+                      "| τ | " + " | ".join(sweeps) + " |", "|---|" + "---|" * len(sweeps)]
+            lines += [f"| {m} | " + " | ".join(f"{sweeps[c][m]:.1f}" for c in sweeps) + " |" for m in margins]
     lines += [
         "",
         "Published averages over 6-24 dB and both noises (kitchen and cafe; Picovoice, 2022-06-04): "
@@ -215,6 +224,14 @@ def write_report(runs: dict, out: Path, command: str) -> None:
     ]
     (out / "rhino.md").write_text("\n".join(lines) + "\n")
     plot(runs, out / "rhino.png")
+
+
+def _row(label: str, results: dict, columns: list[str], key: str) -> str:
+    cells = [f"{results[c][key]:.1f}" if key in results.get(c, {}) else "–" for c in columns]
+    values = [results[str(snr)][key] for snr in SNRS if key in results.get(str(snr), {})]
+    average = f"{sum(values) / len(values):.1f}" if len(values) == len(SNRS) else "–"
+    asr = [r["asr_ms_p50"] for r in results.values() if r.get("asr_ms_p50")]
+    return f"| {label} | " + " | ".join(cells) + f" | {average} | {statistics.median(asr):.0f} |"
 
 
 def plot(runs: dict, path: Path) -> None:
