@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import statistics
 import sys
 from dataclasses import dataclass
@@ -306,7 +307,7 @@ def main() -> int:
         **{snr: {k: v for k, v in r.items() if k != "misses"} for snr, r in results.items()},
     }
     store.write_text(json.dumps(runs, indent=1) + "\n")
-    write_report(runs, args.out, "PYTHONPATH=$PWD HF_HUB_OFFLINE=1 nice .venv/bin/python " + " ".join(sys.argv))
+    write_report(runs, args.out, "PYTHONPATH=$PWD HF_HUB_OFFLINE=1 nice .venv/bin/python " + shlex.join(sys.argv))
     return 0
 
 
