@@ -50,7 +50,7 @@ class AssistantConfig:
     """A faster-whisper model folder or name; None: the bundled tiny.en."""
     nlu: NluOptions = NluOptions()
     bias_asr: bool = True
-    grammar: bool = False
+    grammar: bool = True
     """Recognition guided by the intents grammar (see :mod:`assistant.grammar`)."""
 
 
