@@ -80,7 +80,8 @@ class Grammar:
     """The intents' phrases, indexed for look-up, and hassil's matcher for whole sentences."""
 
     def __init__(self, library: IntentLibrary, min_similarity: float = MIN_SIMILARITY):
-        self._sentences = _compile(library)
+        self._sentences = _compile(library, wildcard=".+")
+        self._closed_sentences = _compile(library, wildcard=None)
         self._hassil = to_hassil(library)
         self.min_similarity = min_similarity
         self.phrases = tuple(sorted(_closed_list_phrases(library) | _template_phrases(library)))
@@ -91,6 +92,11 @@ class Grammar:
     def accepts(self, text: str) -> bool:
         """Whether the grammar says this sentence (a wildcard slot takes any words, a range any number)."""
         return self._sentences.fullmatch(normalise(text).replace(" ", "")) is not None
+
+    def _says_closed(self, text: str) -> bool:
+        """Accepted with free-text slots held to their sample values: what a sentence that lost
+        words at its ends must be ('yeah i'll call you when…' is not 'call {contact}')."""
+        return self._closed_sentences.fullmatch(normalise(text).replace(" ", "")) is not None
 
     def parse(self, text: str) -> tuple[str, dict[str, str | int]] | None:
         """The intent and slot values (the lists' ``out``) of a sentence the grammar says, by hassil."""
@@ -135,7 +141,8 @@ class Grammar:
         accepted: dict[str, None] = {}
         for choice in choices[:MAX_TRIES]:
             sentence = _apply(words, choice)
-            if sentence not in accepted and self.accepts(sentence):
+            drops = any(not swap.phrase for swap in choice)
+            if sentence not in accepted and (self._says_closed(sentence) if drops else self.accepts(sentence)):
                 accepted[sentence] = None
                 if len(accepted) == limit:
                     break
@@ -182,6 +189,7 @@ def _apply(words: list[str], swaps: tuple[Swap, ...]) -> str:
 
 
 def _closed_list_phrases(library: IntentLibrary) -> set[str]:
+    """The phrases of every list but the free-text ones (their samples are examples, not vocabulary)."""
     return {
         normalise(phrase)
         for slot_list in library.lists.values()
@@ -206,38 +214,40 @@ def _chunks(expression: Expression) -> list[str]:
     return []
 
 
-def _compile(library: IntentLibrary) -> re.Pattern[str]:
+def _compile(library: IntentLibrary, wildcard: str | None) -> re.Pattern[str]:
     """Every template of every intent as one regular expression over space-free, normalised text.
+
+    A free-text slot matches ``wildcard``, or with ``None`` only its sample values.
 
     hassil's own matcher does the same job ~100 times slower (milliseconds a sentence), and the
     candidate search asks it dozens of times per utterance.
     """
     templates = [t.sentence.expression for intent in library.intents.values() for t in intent.templates]
-    return re.compile("|".join(f"(?:{_regex(t, library)})" for t in templates))
+    return re.compile("|".join(f"(?:{_regex(t, library, wildcard)})" for t in templates))
 
 
-def _regex(expression: Expression, library: IntentLibrary) -> str:
+def _regex(expression: Expression, library: IntentLibrary, wildcard: str | None) -> str:
     if isinstance(expression, TextChunk):
         return re.escape(normalise(expression.text).replace(" ", ""))
     if isinstance(expression, ListReference):
-        return _list_regex(library.lists.get(expression.list_name))
+        return _list_regex(library.lists.get(expression.list_name), wildcard)
     if isinstance(expression, RuleReference):
-        return f"(?:{_regex(library.rules[expression.rule_name].expression, library)})"
+        return f"(?:{_regex(library.rules[expression.rule_name].expression, library, wildcard)})"
     if isinstance(expression, Permutation):
         orders = permutations(expression.items)
-        return "(?:" + "|".join("".join(_regex(i, library) for i in order) for order in orders) + ")"
+        return "(?:" + "|".join("".join(_regex(i, library, wildcard) for i in order) for order in orders) + ")"
     if isinstance(expression, Alternative):
         optional = "?" if expression.is_optional else ""
-        return "(?:" + "|".join(_regex(item, library) for item in expression.items) + ")" + optional
+        return "(?:" + "|".join(_regex(item, library, wildcard) for item in expression.items) + ")" + optional
     if isinstance(expression, Group):
-        return "".join(_regex(item, library) for item in expression.items)
+        return "".join(_regex(item, library, wildcard) for item in expression.items)
     return ""
 
 
-def _list_regex(slot_list: SlotList | None) -> str:
+def _list_regex(slot_list: SlotList | None, wildcard: str | None) -> str:
     if slot_list is None or slot_list.number_range:  # an inline range, or a range list
         return r"\d+"
-    if slot_list.free_text:
-        return ".+"
+    if slot_list.free_text and wildcard is not None:
+        return wildcard
     phrases = {normalise(p).replace(" ", "") for value in slot_list.values for p in value.phrases}
     return "(?:" + "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)) + ")"

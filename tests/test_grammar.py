@@ -78,6 +78,9 @@ def test_a_misheard_command_finds_its_sentence(small):
 def test_chatter_has_no_grammar_sentence_near_it(small):
     assert small.candidates("What a lovely day it is today.") == []
     assert small.candidates("Do you know where my keys are?") == []
+    # dropping the talk around a command is fine, but not to make talk a free-text slot's value
+    assert small.candidates("Okay so send a message to whoever is there") == []
+    assert small.candidates("Um, an americano") == ["an americano", "americano"]
 
 
 def test_the_decision_keeps_free_text_that_is_much_likelier():
