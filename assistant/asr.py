@@ -15,21 +15,31 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import ctranslate2
 import numpy as np
 from faster_whisper import WhisperModel, available_models
+from faster_whisper.audio import pad_or_trim
+from faster_whisper.tokenizer import Tokenizer
 
 from assistant.events import SAMPLE_RATE, Transcript, Utterance
+from assistant.grammar import Grammar
 
 _HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
 FRAMES_PER_S = 100
 """Whisper's mel frames per second of audio; its window is 3000 frames (30 s)."""
 WINDOW_FRAMES = 3000
 MAX_NEW_TOKENS = 96
+PROMPT_TOKENS = 223
+"""Whisper keeps only the last 223 (= 448 // 2 - 1) tokens of a prompt; anything before is lost."""
 TOKENS_PER_SECOND = 6
 """Speech runs at 2-4 Whisper tokens a second; a cap of 12 + 6/s leaves room and stops runaway loops."""
+GRAMMAR_MARGIN = 8.0
+"""Nats by which Whisper's own transcript must beat the best grammar sentence to be kept instead."""
+RESCORE_TAIL_S = 1.0
+"""Audio the rescoring pass encodes beyond the utterance (a short window: its cost grows with it)."""
 
 
 class AsrError(Exception):
@@ -78,6 +88,12 @@ class Transcriber:
     ``initial_prompt`` and ``hotwords`` bias decoding towards the car's vocabulary (the caller builds
     them from the intents). ``audio_context_s=None`` encodes Whisper's full 30 s window. Temperature is
     0 with no fallback: re-decoding doubtful audio hotter would blow the latency budget.
+
+    With a ``grammar``, a transcript the grammar does not say is checked against the grammar's
+    sentences close to it (:meth:`Grammar.candidates`): Whisper's decoder scores them and its own text
+    against the audio in one teacher-forced batch, and the best grammar sentence replaces the free
+    text unless the free text is likelier by more than ``grammar_margin`` nats. Speech the grammar
+    has nothing near (chatter) comes through as Whisper wrote it.
     """
 
     def __init__(
@@ -90,12 +106,15 @@ class Transcriber:
         hotwords: str | None = None,
         beam_size: int = 1,
         audio_context_s: float | None = 20.0,
+        grammar: Grammar | None = None,
+        grammar_margin: float = GRAMMAR_MARGIN,
     ) -> None:
         self.location = _model_location(model)
-        self.initial_prompt = initial_prompt
         self.hotwords = hotwords
         self.beam_size = beam_size
         self.audio_context_s = audio_context_s
+        self.grammar = grammar
+        self.grammar_margin = grammar_margin
         try:
             self._model = _ShortWindowWhisper(
                 self.location, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads
@@ -103,6 +122,23 @@ class Transcriber:
         except Exception as err:  # ctranslate2 and the hub raise many kinds; all mean "cannot load"
             first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise AsrError(f"Cannot load Whisper model '{self.location}': {first_line}") from err
+        self.initial_prompt = self.fit_prompt(initial_prompt) if initial_prompt else None
+        self._tokenizer = Tokenizer(
+            self._model.hf_tokenizer, self._model.model.is_multilingual, task="transcribe", language="en"
+        )
+
+    def prompt_tokens(self, prompt: str) -> int:
+        """How many tokens Whisper spends on ``prompt`` (as faster-whisper encodes it)."""
+        return len(self._model.hf_tokenizer.encode(" " + prompt.strip()).ids)
+
+    def fit_prompt(self, prompt: str) -> str:
+        """The prompt cut to what Whisper keeps: its comma-separated tail dropped, never its start."""
+        if self.prompt_tokens(prompt) <= PROMPT_TOKENS:
+            return prompt
+        items = prompt.rstrip(".").split(", ")
+        while len(items) > 1 and self.prompt_tokens(", ".join(items) + ".") > PROMPT_TOKENS:
+            items.pop()
+        return ", ".join(items) + "."
 
     def warm_up(self) -> None:
         """Run one decode on 1 s of silence, so the first real command is not the slow one."""
@@ -126,20 +162,80 @@ class Transcriber:
             max_new_tokens=token_cap(len(audio) / SAMPLE_RATE),
         )
         segments = list(segments)
-        asr_ms = (time.perf_counter() - started) * 1000
         if not segments:
-            return Transcript(text="", asr_ms=asr_ms, no_speech_prob=1.0)
-        return Transcript(
+            return Transcript(text="", asr_ms=_ms_since(started), no_speech_prob=1.0)
+        free = Transcript(
             text=collapse_repeats(" ".join(s.text.strip() for s in segments)),
-            asr_ms=asr_ms,
+            asr_ms=0.0,
             no_speech_prob=max(s.no_speech_prob for s in segments),
             avg_logprob=float(np.mean([s.avg_logprob for s in segments])),
         )
+        if self.grammar is not None:
+            free = self._guided(audio, free)
+        return replace(free, asr_ms=_ms_since(started))
+
+    def _guided(self, audio: np.ndarray, free: Transcript) -> Transcript:
+        """The grammar's say on a free transcript: kept, or replaced by a close grammar sentence."""
+        guided = replace(free, free_text=free.text)
+        if self.grammar.accepts(free.text):
+            return replace(guided, grammar_match=True, grammar_text=free.text, grammar_score=0.0)
+        candidates = self.grammar.candidates(free.text)
+        if not candidates:
+            return guided
+        written = [_whisper_style(c) for c in candidates]
+        scores = self.score(audio, [free.text, *written])
+        return decide(guided, written, scores, self.grammar_margin)
+
+    def score(self, audio: np.ndarray, texts: list[str]) -> list[float]:
+        """Log-probability (nats) of each text given the audio: Whisper's decoder, teacher-forced.
+
+        The audio is encoded once, over a short window (the utterance plus :data:`RESCORE_TAIL_S`),
+        and all texts are scored in one batch with CTranslate2's ``align``.
+        """
+        frames = min(WINDOW_FRAMES, round((len(audio) / SAMPLE_RATE + RESCORE_TAIL_S) * FRAMES_PER_S))
+        frames += frames % 2
+        features = np.ascontiguousarray(pad_or_trim(self._model.feature_extractor(audio))[None, :, :frames])
+        encoded = np.asarray(self._model.model.encode(ctranslate2.StorageView.from_array(features)))
+        batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(encoded, len(texts), 0)))
+        tokens = [self._tokenizer.encode(" " + text.strip()) for text in texts]
+        results = self._model.model.align(
+            batch, self._tokenizer.sot_sequence, tokens, [frames] * len(texts)
+        )
+        return [float(np.sum(np.log(np.maximum(r.text_token_probs, 1e-12)))) for r in results]
 
     def _encoder_frames(self, seconds: float) -> int:
         if self.audio_context_s is None:
             return WINDOW_FRAMES
         return min(WINDOW_FRAMES, round(max(self.audio_context_s, seconds + 2.0) * FRAMES_PER_S))
+
+
+def decide(free: Transcript, candidates: list[str], scores: list[float], margin: float) -> Transcript:
+    """The best-scoring grammar sentence, unless the free text (``scores[0]``) beats it by ``margin``.
+
+    ``scores`` are log-probabilities of the free text and then of each candidate.
+    """
+    best = int(np.argmax(scores[1:])) + 1
+    lead = scores[best] - scores[0]
+    chosen = lead >= -margin
+    return replace(
+        free,
+        text=candidates[best - 1] if chosen else free.free_text or free.text,
+        grammar_match=chosen,
+        grammar_text=candidates[best - 1],
+        grammar_score=lead,
+    )
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _whisper_style(sentence: str) -> str:
+    """'iced mocha with skim milk' → 'Iced mocha with skim milk.': how Whisper writes, so it scores fairly."""
+    sentence = sentence.strip()
+    if not sentence or sentence[-1] in ".?!":
+        return sentence
+    return sentence[0].upper() + sentence[1:] + "."
 
 
 def token_cap(seconds: float) -> int:

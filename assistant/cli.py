@@ -209,6 +209,9 @@ def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-asr-bias", action="store_true", help="don't prompt Whisper with the car's vocabulary"
     )
+    parser.add_argument(
+        "--no-grammar", action="store_true", help="keep Whisper's own text: no correction towards the intents"
+    )
 
 
 def _assistant_config(args: argparse.Namespace):
@@ -220,6 +223,7 @@ def _assistant_config(args: argparse.Namespace):
         whisper=getattr(args, "whisper", None),
         policy=_policy_options(args),
         bias_asr=not getattr(args, "no_asr_bias", False),
+        grammar=not getattr(args, "no_grammar", False),
     )
 
 

@@ -43,6 +43,14 @@ class Transcript:
     asr_ms: float
     no_speech_prob: float = 0.0
     avg_logprob: float = 0.0
+    free_text: str = ""
+    """What Whisper wrote on its own, before the grammar had a say ("" when not grammar-guided)."""
+    grammar_match: bool = False
+    """``text`` is a sentence the intents grammar says."""
+    grammar_text: str = ""
+    """The grammar sentence that scored best against the audio ("" when none was near)."""
+    grammar_score: float | None = None
+    """How much likelier (log-probability, nats) Whisper finds ``grammar_text`` than ``free_text``."""
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,23 @@ MODELS_DIR = DEFAULT_MODEL_DIR.parent
 
 
 def vocabulary_prompt(library: IntentLibrary) -> str:
-    """A Whisper initial prompt that names the car's vocabulary: the first phrase of every slot value."""
-    words = []
+    """A Whisper initial prompt that names the intents' vocabulary, most useful words first.
+
+    The first phrase of every closed slot value, in the YAML's order, skipping a phrase whose words
+    are all already named ("a bit of soy milk" after "soy milk" and "a little bit of milk"): the
+    words are what biases Whisper, and the Transcriber keeps only as many as its prompt holds.
+    """
+    named: set[str] = set()
+    phrases = []
     for slot_list in library.lists.values():
-        if not slot_list.free_text and not slot_list.number_range:
-            words += [value.phrases[0] for value in slot_list.values if isinstance(value.out, str)]
-    unique = list(dict.fromkeys(w for w in words if len(w) > 2))
-    return "Car voice commands: " + ", ".join(unique) + "."
+        if slot_list.free_text or slot_list.number_range:
+            continue
+        for value in slot_list.values:
+            words = set(value.phrases[0].split())
+            if isinstance(value.out, str) and len(value.phrases[0]) > 2 and not words <= named:
+                phrases.append(value.phrases[0])
+                named |= words
+    return "Voice commands: " + ", ".join(phrases) + "."
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,8 @@ class AssistantConfig:
     """A faster-whisper model folder or name; None: the bundled tiny.en."""
     policy: PolicyOptions = PolicyOptions()
     bias_asr: bool = True
+    grammar: bool = True
+    """Recognition guided by the intents grammar (see :mod:`assistant.grammar`)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +119,10 @@ class Assistant:
             raise RuntimeError("this assistant was built without speech recognition")
         transcript = self.transcriber.transcribe(utterance)
         return self._act(transcript, utterance.source, utterance.endpoint_ms, received_at, spoken=True)
+
+    def handle_transcript(self, transcript: Transcript, source: str = "speech") -> Event:
+        """Act on what a transcriber heard (benchmarks that look at the transcript first)."""
+        return self._act(transcript, source, endpoint_ms=0.0, started=time.monotonic(), spoken=True)
 
     def _act(
         self, transcript: Transcript, source: str, endpoint_ms: float, started: float, spoken: bool
@@ -192,9 +208,12 @@ def _event(turn: Turn, transcript: Transcript, source: str, outcome: Outcome, ti
 
 def load_transcriber(config: AssistantConfig, library: IntentLibrary):
     from assistant.asr import Transcriber
+    from assistant.grammar import Grammar
 
     transcriber = Transcriber(
-        config.whisper, initial_prompt=vocabulary_prompt(library) if config.bias_asr else None
+        config.whisper,
+        initial_prompt=vocabulary_prompt(library) if config.bias_asr else None,
+        grammar=Grammar(library) if config.grammar else None,
     )
     transcriber.warm_up()
     return transcriber

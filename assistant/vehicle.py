@@ -421,11 +421,18 @@ def apply(
     """
     handler = ACTIONS.get(action or "")
     if handler is None:
-        return _refuse(state, f"The car has no action for '{action or intent}' yet.")
+        missing = f"the car has no action for '{action or intent}' yet"
+        return _refuse(state, f"{_understood(intent, slots)}; {missing}.")
     try:
         return handler(state, slots, now)
     except _SlotError as error:
         return _refuse(state, str(error))
+
+
+def _understood(intent: str, slots: Slots) -> str:
+    """'Understood orderDrink: size=large, coffeeDrink=latte': what a car without that action heard."""
+    said = ", ".join(f"{name}={value}" for name, value in slots.items())
+    return f"Understood {intent}: {said}" if said else f"Understood {intent}"
 
 
 class Vehicle:

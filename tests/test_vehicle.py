@@ -37,7 +37,7 @@ def run(action, slots, state=BASE, now=None):
 def test_unknown_or_missing_action_changes_nothing(action):
     state, outcome = apply(BASE, action, "wipers", {"state": "on"})
     assert state is BASE
-    assert outcome == Outcome(False, "The car has no action for 'wipers' yet.")
+    assert outcome == Outcome(False, "Understood wipers: state=on; the car has no action for 'wipers' yet.")
 
 
 GARBAGE = [

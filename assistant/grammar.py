@@ -1,0 +1,253 @@
+"""What recognition needs from the intents, compiled once: the grammar's phrases and its matcher.
+
+Whisper mishears the words a command turns on ("iced mocha" → "I smokeo", "skim" → "skin"), and a
+grammar of a few templates with lists says far too many sentences to list (the coffee domain: ~50
+million). So the grammar is kept as what it is made of, the phrases of its closed lists and the words
+of its templates, and a transcript is corrected phrase by phrase: every short span of the hypothesis
+is looked up among those phrases by letters (space-free, rapidfuzz) and by a rough sound key, and
+each close phrase put in its place makes a candidate. Candidates the grammar accepts (hassil's
+matcher, wildcards included) go to the recognizer, which scores them against the audio and decides.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import combinations, permutations
+
+from hassil import recognize
+from hassil.expression import (
+    Alternative,
+    Expression,
+    Group,
+    ListReference,
+    Permutation,
+    RuleReference,
+    TextChunk,
+)
+from rapidfuzz import fuzz, process
+
+from assistant.intents import IntentLibrary, SlotList, to_hassil
+
+MIN_SIMILARITY = 72.0
+"""How alike (0-100, letters or sound) a span and a grammar phrase must be to swap one for the other."""
+SOUND_DISCOUNT = 5.0
+"""Sound keys are coarser than letters: a match by sound counts this much less."""
+WORD_COUNT_PENALTY = 8.0
+"""Similarity lost per word a swap adds or drops ('like a' → 'like' is rarely a mishearing)."""
+MAX_SWAPS = 16
+"""The closest swaps combined into candidates."""
+MAX_TRIES = 200
+"""Candidates checked against the grammar (microseconds each), the likeliest first."""
+EDGE_DROP_SIMILARITY = 84.0
+"""What dropping one word at either end counts as (a second word costs as much again)."""
+_PUNCTUATION = re.compile(r"[^\w' ]+")
+_SOUNDS = (
+    (r"ph", "f"), (r"ck|ch|q|c(?![eiy])|g(?![eiy])", "k"), (r"c(?=[eiy])|z|x", "s"),
+    (r"d", "t"), (r"b", "p"), (r"v", "f"), (r"(?<=.)[aeiouyhw']+", ""), (r"(.)\1+", r"\1"),
+)
+
+
+def normalise(text: str) -> str:
+    """Lower case, no punctuation, single spaces: how spans and phrases are compared."""
+    return " ".join(_PUNCTUATION.sub(" ", text.lower().replace("-", " ")).split())
+
+
+def sound_key(text: str) -> str:
+    """A rough sound of the words ('iced mocha' → 'istmk' ≈ 'i smokeo' → 'ismk'): vowels after a
+    word's first letter and voicing dropped, spellings of one sound merged, so a misheard word can
+    still find its phrase."""
+    return "".join(_word_sound(word) for word in text.split())
+
+
+def _word_sound(word: str) -> str:
+    for pattern, replacement in _SOUNDS:
+        word = re.sub(pattern, replacement, word)
+    return word
+
+
+@dataclass(frozen=True)
+class Swap:
+    """One correction: words ``start:end`` of the hypothesis said as ``phrase``."""
+
+    start: int
+    end: int
+    phrase: str
+    similarity: float
+
+
+class Grammar:
+    """The intents' phrases, indexed for look-up, and hassil's matcher for whole sentences."""
+
+    def __init__(self, library: IntentLibrary, min_similarity: float = MIN_SIMILARITY):
+        self._sentences = _compile(library, wildcard=".+")
+        self._closed_sentences = _compile(library, wildcard=None)
+        self._hassil = to_hassil(library)
+        self.min_similarity = min_similarity
+        self.phrases = tuple(sorted(_closed_list_phrases(library) | _template_phrases(library)))
+        self._letters = [phrase.replace(" ", "") for phrase in self.phrases]
+        self._sounds = [sound_key(phrase) for phrase in self.phrases]
+        self._longest = max(len(phrase.split()) for phrase in self.phrases)
+
+    def accepts(self, text: str) -> bool:
+        """Whether the grammar says this sentence (a wildcard slot takes any words, a range any number)."""
+        return self._sentences.fullmatch(normalise(text).replace(" ", "")) is not None
+
+    def _says_closed(self, text: str) -> bool:
+        """Accepted with free-text slots held to their sample values: what a sentence that lost
+        words at its ends must be ('yeah i'll call you when…' is not 'call {contact}')."""
+        return self._closed_sentences.fullmatch(normalise(text).replace(" ", "")) is not None
+
+    def parse(self, text: str) -> tuple[str, dict[str, str | int]] | None:
+        """The intent and slot values (the lists' ``out``) of a sentence the grammar says, by hassil."""
+        result = recognize(normalise(text), self._hassil)
+        if result is None:
+            return None
+        return result.intent.name, {name: entity.value for name, entity in result.entities.items()}
+
+    def swaps(self, text: str) -> list[Swap]:
+        """Every close grammar phrase for every span of up to one word more than the longest phrase."""
+        words = normalise(text).split()
+        found: dict[tuple[int, int, str], float] = {}
+        for start in range(len(words)):
+            for end in range(start + 1, min(len(words), start + self._longest + 1) + 1):
+                span = words[start:end]
+                for index, similarity in self._near(" ".join(span)):
+                    phrase = self.phrases[index]
+                    similarity -= WORD_COUNT_PENALTY * abs(len(phrase.split()) - len(span))
+                    if similarity >= self.min_similarity and not _nested(phrase.split(), span):
+                        key = (start, end, phrase)
+                        found[key] = max(found.get(key, 0.0), similarity)
+        swaps = [Swap(start, end, phrase, score) for (start, end, phrase), score in found.items()]
+        swaps += _edge_drops(len(words))
+        return sorted(swaps, key=lambda swap: -swap.similarity)
+
+    def candidates(self, text: str, limit: int = 12) -> list[str]:
+        """Sentences the grammar says that differ from ``text`` by close phrases, likeliest first.
+
+        One, two or three swaps that don't overlap, the least dissimilar first (a swap costs
+        100 - similarity), kept where the grammar accepts the result; at most :data:`MAX_TRIES`
+        hassil matches.
+        """
+        words = normalise(text).split()
+        swaps = self.swaps(text)[:MAX_SWAPS]
+        choices = [
+            choice
+            for size in (1, 2, 3)
+            for choice in combinations(swaps, size)
+            if _apart(choice)
+        ]
+        choices.sort(key=lambda choice: sum(100 - swap.similarity for swap in choice))
+        accepted: dict[str, None] = {}
+        for choice in choices[:MAX_TRIES]:
+            sentence = _apply(words, choice)
+            drops = any(not swap.phrase for swap in choice)
+            if sentence not in accepted and (self._says_closed(sentence) if drops else self.accepts(sentence)):
+                accepted[sentence] = None
+                if len(accepted) == limit:
+                    break
+        return list(accepted)
+
+    def _near(self, span: str) -> list[tuple[int, float]]:
+        near = {
+            index: score
+            for _, score, index in process.extract(
+                span.replace(" ", ""), self._letters, scorer=fuzz.ratio, limit=4,
+                score_cutoff=self.min_similarity,
+            )
+        }
+        for _, score, index in process.extract(
+            sound_key(span), self._sounds, scorer=fuzz.ratio, limit=4,
+            score_cutoff=self.min_similarity + SOUND_DISCOUNT,
+        ):
+            near[index] = max(near.get(index, 0.0), score - SOUND_DISCOUNT)
+        return list(near.items())
+
+
+def _nested(phrase: list[str], span: list[str]) -> bool:
+    """One holds the other word for word: not a mishearing, only words added or dropped around it."""
+    short, long = sorted((phrase, span), key=len)
+    return any(long[i : i + len(short)] == short for i in range(len(long) - len(short) + 1))
+
+
+def _edge_drops(length: int) -> list[Swap]:
+    """Dropping a word or two at either end: noise heard as words ('thank me a latte', 'latte you')."""
+    drops = [Swap(0, n, "", EDGE_DROP_SIMILARITY - 4 * n) for n in (1, 2) if n < length]
+    return drops + [Swap(length - n, length, "", EDGE_DROP_SIMILARITY - 4 * n) for n in (1, 2) if n < length]
+
+
+def _apart(swaps: tuple[Swap, ...]) -> bool:
+    ordered = sorted(swaps, key=lambda swap: swap.start)
+    return all(first.end <= second.start for first, second in zip(ordered, ordered[1:], strict=False))
+
+
+def _apply(words: list[str], swaps: tuple[Swap, ...]) -> str:
+    out = list(words)
+    for swap in sorted(swaps, key=lambda s: -s.start):
+        out[swap.start : swap.end] = swap.phrase.split()
+    return " ".join(out)
+
+
+def _closed_list_phrases(library: IntentLibrary) -> set[str]:
+    """The phrases of every list but the free-text ones (their samples are examples, not vocabulary)."""
+    return {
+        normalise(phrase)
+        for slot_list in library.lists.values()
+        if not slot_list.free_text
+        for value in slot_list.values
+        for phrase in value.phrases
+    }
+
+
+def _template_phrases(library: IntentLibrary) -> set[str]:
+    """The literal words of every template and rule (hassil keeps them a word a chunk)."""
+    expressions = [t.sentence.expression for intent in library.intents.values() for t in intent.templates]
+    expressions += [rule.expression for rule in library.rules.values()]
+    return {phrase for expression in expressions for phrase in _chunks(expression) if phrase}
+
+
+def _chunks(expression: Expression) -> list[str]:
+    if isinstance(expression, TextChunk):
+        return [normalise(expression.text)]
+    if isinstance(expression, Group):
+        return [phrase for item in expression.items for phrase in _chunks(item)]
+    return []
+
+
+def _compile(library: IntentLibrary, wildcard: str | None) -> re.Pattern[str]:
+    """Every template of every intent as one regular expression over space-free, normalised text.
+
+    A free-text slot matches ``wildcard``, or with ``None`` only its sample values.
+
+    hassil's own matcher does the same job ~100 times slower (milliseconds a sentence), and the
+    candidate search asks it dozens of times per utterance.
+    """
+    templates = [t.sentence.expression for intent in library.intents.values() for t in intent.templates]
+    return re.compile("|".join(f"(?:{_regex(t, library, wildcard)})" for t in templates))
+
+
+def _regex(expression: Expression, library: IntentLibrary, wildcard: str | None) -> str:
+    if isinstance(expression, TextChunk):
+        return re.escape(normalise(expression.text).replace(" ", ""))
+    if isinstance(expression, ListReference):
+        return _list_regex(library.lists.get(expression.list_name), wildcard)
+    if isinstance(expression, RuleReference):
+        return f"(?:{_regex(library.rules[expression.rule_name].expression, library, wildcard)})"
+    if isinstance(expression, Permutation):
+        orders = permutations(expression.items)
+        return "(?:" + "|".join("".join(_regex(i, library, wildcard) for i in order) for order in orders) + ")"
+    if isinstance(expression, Alternative):
+        optional = "?" if expression.is_optional else ""
+        return "(?:" + "|".join(_regex(item, library, wildcard) for item in expression.items) + ")" + optional
+    if isinstance(expression, Group):
+        return "".join(_regex(item, library, wildcard) for item in expression.items)
+    return ""
+
+
+def _list_regex(slot_list: SlotList | None, wildcard: str | None) -> str:
+    if slot_list is None or slot_list.number_range:  # an inline range, or a range list
+        return r"\d+"
+    if slot_list.free_text and wildcard is not None:
+        return wildcard
+    phrases = {normalise(p).replace(" ", "") for value in slot_list.values for p in value.phrases}
+    return "(?:" + "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)) + ")"

@@ -1,0 +1,122 @@
+"""The grammar side of recognition: compiled from a small YAML, a misheard command found again,
+chatter left alone; the decision between Whisper's text and the grammar's; the vocabulary prompt."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from hassil.sample import sample_intents
+
+from assistant.asr import PROMPT_TOKENS, Transcriber, decide
+from assistant.events import Transcript
+from assistant.grammar import Grammar, normalise
+from assistant.intents import DEFAULT_INTENTS, load_intents, to_hassil
+from assistant.pipeline import vocabulary_prompt
+
+REPO = Path(__file__).resolve().parent.parent
+BARISTA = REPO / "examples" / "barista" / "intents.yaml"
+SMALL = """
+language: en
+intents:
+  order:
+    data:
+      - sentences:
+          - "[can i get] [a|an] [{size}] {drink} [with {milk}]"
+  message:
+    data:
+      - sentences:
+          - "send a message to {contact}"
+lists:
+  size:
+    values: ["small", "large", "twelve ounce"]
+  drink:
+    values: ["latte", "iced mocha", "americano"]
+  milk:
+    values: ["skim milk", "soy milk"]
+  contact:
+    wildcard: true
+    values: ["anna"]
+"""
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Grammar:
+    path = tmp_path_factory.mktemp("grammar") / "intents.yaml"
+    path.write_text(SMALL)
+    return Grammar(load_intents(path))
+
+
+def test_compiles_the_phrases_of_lists_and_templates(small):
+    assert {"iced mocha", "twelve ounce", "skim milk", "can", "get", "send", "message"} <= set(small.phrases)
+    assert "anna" not in small.phrases  # a free-text list's samples are not the grammar's words
+
+
+def test_accepts_what_the_templates_say_and_nothing_else(small):
+    assert small.accepts("Can I get a twelve ounce iced mocha with soy milk?")
+    assert small.accepts("americano")
+    assert small.accepts("Send a message to whoever is on call")  # the wildcard takes any words
+    assert not small.accepts("can i get a large tea")
+    assert not small.accepts("what a lovely day it is today")
+
+
+@pytest.mark.parametrize("path", [BARISTA, DEFAULT_INTENTS])
+def test_accepts_every_sentence_hassil_samples_from_the_real_files(path):
+    library = load_intents(path)
+    grammar = Grammar(library)
+    sampled = [text for _intent, text, *_ in itertools.islice(sample_intents(to_hassil(library)), 0, 60000, 97)]
+    assert len(sampled) > 30
+    assert [text for text in sampled if not grammar.accepts(text)] == []
+
+
+def test_a_misheard_command_finds_its_sentence(small):
+    assert small.candidates("I smokeo with skin milk.")[0] == "iced mocha with skim milk"
+    assert "can i get a twelve ounce americano" in small.candidates("Can I get a twelve ounce American?")
+
+
+def test_chatter_has_no_grammar_sentence_near_it(small):
+    assert small.candidates("What a lovely day it is today.") == []
+    assert small.candidates("Do you know where my keys are?") == []
+    # dropping the talk around a command is fine, but not to make talk a free-text slot's value
+    assert small.candidates("Okay so send a message to whoever is there") == []
+    assert small.candidates("Um, an americano") == ["an americano", "americano"]
+
+
+def test_the_decision_keeps_free_text_that_is_much_likelier():
+    free = Transcript(text="I smokeo.", asr_ms=1.0, free_text="I smokeo.")
+    candidates = ["Iced mocha.", "Mocha."]
+    taken = decide(free, candidates, [-12.0, -14.0, -20.0], margin=4.0)
+    assert (taken.text, taken.grammar_match, taken.grammar_score) == ("Iced mocha.", True, -2.0)
+    kept = decide(free, candidates, [-5.0, -14.0, -20.0], margin=4.0)
+    assert (kept.text, kept.grammar_match, kept.grammar_text) == ("I smokeo.", False, "Iced mocha.")
+
+
+def test_the_vocabulary_prompt_names_each_word_once_and_fits_whispers_prompt():
+    prompt = vocabulary_prompt(load_intents(BARISTA))
+    assert normalise(prompt).split().count("almond") == 1
+    assert all(word in prompt for word in ("americano", "cappuccino", "skim", "sweetener"))
+    # Whisper keeps the last 223 tokens of a longer prompt: every word of this one must get through
+    assert len(normalise(prompt).split()) < PROMPT_TOKENS / 2
+
+
+@pytest.mark.slow
+def test_a_prompt_longer_than_whisper_keeps_loses_its_tail_not_its_start():
+    transcriber = Transcriber()
+    long = "Voice commands: " + ", ".join(f"item {n}" for n in range(200)) + "."
+    fitted = transcriber.fit_prompt(long)
+    assert transcriber.prompt_tokens(fitted) <= PROMPT_TOKENS < transcriber.prompt_tokens(long)
+    assert fitted.startswith("Voice commands: item 0, item 1,") and fitted.endswith(".")
+
+
+@pytest.mark.slow
+def test_spoken_chatter_stays_free_text_and_a_spoken_command_is_a_grammar_sentence(spoken_wav):
+    from assistant.audio import load_wav
+
+    library = load_intents(DEFAULT_INTENTS)
+    guided = Transcriber(initial_prompt=vocabulary_prompt(library), grammar=Grammar(library))
+    chatter = guided.transcribe(load_wav(spoken_wav("I wonder if it will rain at the weekend")))
+    assert not chatter.grammar_match
+    assert chatter.text == chatter.free_text and "rain" in chatter.text.lower()
+    command = guided.transcribe(load_wav(spoken_wav("turn on the high beams")))
+    assert command.grammar_match and normalise(command.text) == "turn on the high beams"
