@@ -56,12 +56,12 @@ class PolicyOptions:
     """
 
     act_threshold: float = field(
-        default=0.8, metadata={"help": "act at or above this intent confidence (with the evidence there)"}
+        default=0.5, metadata={"help": "act at or above this intent confidence (with the evidence there)"}
     )
     ask_threshold: float = field(
         default=0.3, metadata={"help": "refuse below this intent confidence; between the two, ask"}
     )
-    margin: float = field(default=0.3, metadata={"help": "ask below this gap between the top two intents"})
+    margin: float = field(default=0.2, metadata={"help": "ask below this gap between the top two intents"})
     act_needs_template: bool = field(
         default=False, metadata={"help": "ask, not act, unless a template says the text word for word"}
     )

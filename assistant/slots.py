@@ -93,6 +93,7 @@ class SlotResolver:
         as other slots), else the spans' resolved values."""
         from_template = self.templates.slots(text, intent)
         if from_template is not None and not self._disputed(intent, from_template, spans):
+            from_template = self._narrowed(intent, from_template, spans)
             trust = {
                 slot: self._free_text_trust(intent, slot, value, 1.0) for slot, value in from_template.items()
             }
@@ -126,6 +127,22 @@ class SlotResolver:
             if self._free_text(intent, slot)
             for span in spans
         )
+
+    def _narrowed(
+        self, intent: str, values: dict[str, SlotValue], spans: tuple[TaggedSpan, ...]
+    ) -> dict[str, SlotValue]:
+        """A wildcard's value cut to the words the tagger reads as that slot, when they lie inside it:
+        'directions to the nearest gas station' → 'gas station', not 'nearest gas station'."""
+        narrowed = dict(values)
+        for span in spans:
+            value = f" {values.get(span.slot, '')} "
+            if (
+                self._free_text(intent, span.slot)
+                and f" {span.text} " in value
+                and value.strip() != span.text
+            ):
+                narrowed[span.slot] = _trimmed(span.words)
+        return narrowed
 
     def _free_text_trust(
         self, intent: str, slot: str, value: SlotValue, trust: float, unvouched: float | None = None

@@ -50,14 +50,15 @@ def _scale(speech, stretch, snr_db):
 def test_scoring_follows_the_benchmark():
     clip = bench_rhino.Clip(Path("x.flac"), "orderDrink", {"coffeeDrink": "latte", "size": "large"})
 
-    def event(intent="orderDrink", accepted=True, **slots):
-        return Event(transcript="", intent=intent, confidence=0.9, slots=slots, accepted=accepted, outcome="")
+    def event(intent="orderDrink", status="done", **slots):
+        return Event(transcript="", status=status, intent=intent, confidence=0.9, slots=slots, outcome="")
 
     assert bench_rhino.correct(clip, event(coffeeDrink="latte", size="large", roast="dark roast"))
     assert not bench_rhino.correct(clip, event(coffeeDrink="latte"))  # a labelled slot missing
     assert not bench_rhino.correct(clip, event(coffeeDrink="latte", size="small"))
     assert not bench_rhino.correct(clip, event(intent="out_of_scope", coffeeDrink="latte", size="large"))
-    assert not bench_rhino.correct(clip, event(accepted=False, coffeeDrink="latte", size="large"))
+    assert not bench_rhino.correct(clip, event(status="refused", coffeeDrink="latte", size="large"))
+    assert not bench_rhino.correct(clip, event(status="asked", coffeeDrink="latte", size="large"))  # no answer yet
 
 
 @pytest.mark.slow

@@ -197,3 +197,9 @@ def test_a_wildcard_that_swallows_what_the_tagger_reads_as_another_slot_gives_wa
     reading = resolver.read("media", "play me the next song", spans)
     assert not reading.template_matched and reading.values == {"action": "next"}
     assert reading.confidence == {"action": 0.5}  # 'play' said otherwise: worth a question
+
+
+def test_a_wildcard_is_cut_to_what_the_tagger_reads_as_that_slot(resolver):
+    spans = (TaggedSpan("destination", ("gas", "station"), 5, 0.95),)
+    reading = resolver.read("navigation", "i need directions to the nearest gas station", spans)
+    assert reading.template_matched and reading.values == {"destination": "gas station"}

@@ -68,7 +68,7 @@ def test_a_seventh_intent_added_to_the_yaml_is_learned_with_its_slot(trained, va
         ["please give me a shiatsu seat massage", "a gentle massage", "call mom"]
     )
     assert [u.prediction.intent for u in said] == ["massage", "massage", "phone"]
-    assert [u.reading.values.get("style") for u in said[:2]] == ["shiatsu", "gentle"]
+    assert [u.command.slots.get("style") for u in said[:2]] == ["shiatsu", "gentle"]
     tagged = understander.classifier.predict([["the", "wave", "massage", "would", "be", "lovely"]])[0]
     assert [(span.slot, span.text) for span in tagged.spans] == [("style", "wave")]  # no template says it
 
@@ -131,7 +131,7 @@ def test_classify_prints_one_json_object_per_input(tmp_path):
         "open the sunroof",
     ]
     for record in records:
-        assert set(record) == {"text", "intent", "confidence", "slots"}
+        assert {"text", "status", "intent", "confidence", "slots", "reason"} <= set(record)
         assert 0 <= record["confidence"] <= 1
     assert records[0]["intent"] == "climate" and records[0]["slots"]["temperature"] == 21
     assert records[1]["intent"] == "out_of_scope" and records[1]["slots"] == {}
