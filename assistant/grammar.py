@@ -156,11 +156,12 @@ class Grammar:
                 score_cutoff=self.min_similarity,
             )
         }
-        for _, score, index in process.extract(
-            sound_key(span), self._sounds, scorer=fuzz.ratio, limit=4,
-            score_cutoff=self.min_similarity + SOUND_DISCOUNT,
-        ):
-            near[index] = max(near.get(index, 0.0), score - SOUND_DISCOUNT)
+        # the span's sound as said, and as one word: Whisper splits compounds ('sunroof' → 'sun or')
+        for key in {sound_key(span), sound_key(span.replace(" ", ""))}:
+            for _, score, index in process.extract(
+                key, self._sounds, scorer=fuzz.ratio, limit=4, score_cutoff=self.min_similarity + SOUND_DISCOUNT
+            ):
+                near[index] = max(near.get(index, 0.0), score - SOUND_DISCOUNT)
         return list(near.items())
 
 

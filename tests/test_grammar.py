@@ -120,3 +120,10 @@ def test_spoken_chatter_stays_free_text_and_a_spoken_command_is_a_grammar_senten
     assert chatter.text == chatter.free_text and "rain" in chatter.text.lower()
     command = guided.transcribe(load_wav(spoken_wav("turn on the high beams")))
     assert command.grammar_match and normalise(command.text) == "turn on the high beams"
+
+
+def test_a_compound_whisper_splits_in_two_is_found_by_its_sound():
+    from assistant.intents import load_intents
+
+    grammar = Grammar(load_intents())
+    assert "open the sun roof" in grammar.candidates("Open the sun, or.")  # Piper's 'open the sunroof', heard
