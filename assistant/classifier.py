@@ -36,6 +36,8 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "qlora"
 MANIFEST = "training.json"
 HEADS = "heads.safetensors"
 """The two heads, saved beside what ``save_pretrained`` writes for the encoder (or its adapter)."""
+HEAD_NAMES = ("intent_head", "tag_head")
+"""The joint model's two heads: trained whole in both variants and saved in ``HEADS``."""
 OUTSIDE = "O"
 IGNORED = -100
 """The label of a word's second and later sub-tokens, and of padding: no loss, no prediction."""
@@ -171,7 +173,7 @@ def _joint_model_class():
         def heads_state(self) -> dict[str, torch.Tensor]:
             return {
                 f"{name}.{key}": value.detach().contiguous()
-                for name in ("intent_head", "tag_head")
+                for name in HEAD_NAMES
                 for key, value in getattr(self, name).state_dict().items()
             }
 
@@ -238,19 +240,13 @@ def load_model(model_dir: Path, manifest: dict[str, Any]):
         else:
             encoder = load_encoder(variant, str(model_dir))
         model = joint_model(encoder, len(manifest["labels"]), len(manifest["tags"]))
-        missing = [
-            key for key in model.heads_state() if key not in (heads := load_file(str(model_dir / HEADS)))
-        ]
+        heads = load_file(str(model_dir / HEADS))
+        missing = sorted(set(model.heads_state()) - set(heads))
         if missing:
             raise ModelError(
                 f"{model_dir / HEADS}: missing {', '.join(missing)}; retrain with `car-assistant train`."
             )
-        model.intent_head.load_state_dict(
-            {k.split(".", 1)[1]: v for k, v in heads.items() if k.startswith("intent_head.")}
-        )
-        model.tag_head.load_state_dict(
-            {k.split(".", 1)[1]: v for k, v in heads.items() if k.startswith("tag_head.")}
-        )
+        model.load_state_dict(heads, strict=False)  # the heads' names are the model's own
     except ModelError:
         raise
     except Exception as error:  # safetensors, tokenizers, peft and hub validation each raise their own

@@ -131,14 +131,19 @@ class IntentLibrary:
         return by_slot
 
 
-def list_references(expression: Expression, rules: dict[str, Sentence]) -> list[ListReference]:
-    """Every ``{list}`` an expression refers to, through rules too."""
+def list_references(
+    expression: Expression, rules: dict[str, Sentence], required_only: bool = False
+) -> list[ListReference]:
+    """Every ``{list}`` an expression refers to, through rules too; with ``required_only``, only
+    those it says even with its optional parts left out."""
     if isinstance(expression, ListReference):
         return [expression]
+    if required_only and isinstance(expression, Alternative) and expression.is_optional:
+        return []
     if isinstance(expression, RuleReference) and expression.rule_name in rules:
-        return list_references(rules[expression.rule_name].expression, rules)
+        return list_references(rules[expression.rule_name].expression, rules, required_only)
     if isinstance(expression, Group):
-        return [ref for item in expression.items for ref in list_references(item, rules)]
+        return [ref for item in expression.items for ref in list_references(item, rules, required_only)]
     return []
 
 

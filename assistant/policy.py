@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from hassil.expression import Alternative, Expression, Group, ListReference, RuleReference
 from hassil.intents import TextSlotList
 from hassil.sample import sample_expression
 
@@ -191,7 +190,7 @@ def question_for(command: Command, library: IntentLibrary) -> str:
         return f"Did you mean {intent.name} ({intent.description[:1].lower()}{intent.description[1:]})?"
     candidates = []
     for template in intent.templates:
-        references = _required_references(template.sentence.expression, library)
+        references = list_references(template.sentence.expression, library.rules, required_only=True)
         slots = {ref.slot_name for ref in references}
         lists = {
             ref.list_name: _saying(library.lists[ref.list_name], command.slots.get(ref.slot_name))
@@ -206,17 +205,6 @@ def question_for(command: Command, library: IntentLibrary) -> str:
             return f"{sentence[:1].upper()}{sentence[1:]}?"
     values = ", ".join(str(value) for value in command.slots.values())
     return f"{intent.name.capitalize()}: {values}?"
-
-
-def _required_references(expression: Expression, library: IntentLibrary) -> list[ListReference]:
-    """The ``{list}`` references a template says even with its optional parts left out."""
-    if isinstance(expression, Alternative) and expression.is_optional:
-        return []
-    if isinstance(expression, RuleReference):
-        return _required_references(library.rules[expression.rule_name].expression, library)
-    if isinstance(expression, Group):
-        return [ref for item in expression.items for ref in _required_references(item, library)]
-    return list_references(expression, library.rules)
 
 
 def _saying(slot_list: SlotList, value: SlotValue | None) -> TextSlotList | None:

@@ -23,6 +23,7 @@ from transformers import AutoTokenizer, PrinterCallback, Trainer, TrainerCallbac
 from assistant.classifier import (
     BUNDLED_BASE,
     BUNDLED_BASE_HUB_ID,
+    HEAD_NAMES,
     IGNORED,
     LoraSettings,
     joint_model,
@@ -335,8 +336,8 @@ def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
     """AdamW with two rates: the encoder's (or its adapters') and the heads'. The Trainer adds its
     linear schedule with warm-up on top."""
     trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
-    heads = [p for name, p in trainable if name.startswith(("intent_head.", "tag_head."))]
-    encoder = [p for name, p in trainable if not name.startswith(("intent_head.", "tag_head."))]
+    heads = [p for name, p in trainable if name.split(".", 1)[0] in HEAD_NAMES]
+    encoder = [p for name, p in trainable if name.split(".", 1)[0] not in HEAD_NAMES]
     return torch.optim.AdamW(
         [{"params": encoder, "lr": config.learning_rate}, {"params": heads, "lr": config.head_learning_rate}],
         weight_decay=config.weight_decay,
