@@ -215,7 +215,7 @@ def test_commands_typed_while_loading_are_queued(assistant: Assistant) -> None:
     loaded = threading.Event()
 
     def slow_factory(config: AssistantConfig) -> Assistant:
-        loaded.wait(10)
+        loaded.wait(120)  # set by the test once it has seen the command queued; the bound only stops a hang
         return assistant
 
     async def scenario() -> None:
