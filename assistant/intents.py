@@ -249,7 +249,18 @@ def load_intents(path: str | Path = DEFAULT_INTENTS) -> IntentLibrary:
 
 
 def _fingerprint(document: Any) -> str:
-    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, default=str)
+    """A hash of what the model learns from: the intents' sentences and everything they expand to.
+
+    An intent's other keys (its description, action, required slots, responses) and a top-level
+    ``responses`` section are read at run time only, so editing them needs no retraining.
+    """
+    learned = {key: value for key, value in document.items() if key != "responses"}
+    intents = document.get("intents")
+    if isinstance(intents, dict):
+        learned["intents"] = {
+            name: spec.get("data") if isinstance(spec, dict) else spec for name, spec in intents.items()
+        }
+    canonical = json.dumps(learned, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

@@ -66,6 +66,15 @@ def test_fingerprint_ignores_comments_but_not_content(tmp_path):
     assert load_intents(write(tmp_path, changed)).fingerprint != base
 
 
+def test_fingerprint_ignores_what_is_read_only_at_run_time(tmp_path):
+    """Describing an intent or naming its action needs no retraining; a new sentence does."""
+    base = load_intents(write(tmp_path, VALID)).fingerprint
+    described = VALID.replace("    action: set_light\n", "    action: toggle_light\n    description: Lamps\n")
+    assert load_intents(write(tmp_path, described)).fingerprint == base
+    more = VALID.replace('          - "(turn|switch)', '          - "{state} [the] {light}"\n          - "(turn|switch)')
+    assert load_intents(write(tmp_path, more)).fingerprint != base
+
+
 @pytest.mark.parametrize(
     ("change", "line", "words"),
     [
