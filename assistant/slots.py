@@ -87,6 +87,7 @@ class SlotResolver:
         self._list_intents = _one_intent_per_list(library)
         self._lists = {name: library.slot_lists(name) for name in library.intents}
         self._samples = _free_text_samples(library)
+        self._phrases = {name: _closed_phrases(lists) for name, lists in self._lists.items()}
 
     def read(self, intent: str, text: str, spans: tuple[TaggedSpan, ...]) -> SlotReading:
         """The template's slots when one says the text (and the tagger doesn't read its free text
@@ -97,7 +98,9 @@ class SlotResolver:
             trust = {
                 slot: self._free_text_trust(intent, slot, value, 1.0) for slot, value in from_template.items()
             }
-            return SlotReading(from_template, trust, template_matched=True)
+            return SlotReading(
+                from_template, self._doubted(intent, from_template, trust), template_matched=True
+            )
         resolved = [(span, self.resolve(intent, span)) for span in spans]
         unresolved = [span.text for span, value in resolved if value is None]
         values: dict[str, SlotValue] = {}
@@ -113,7 +116,29 @@ class SlotResolver:
             values[span.slot] = value
             unvouched = min(span.confidence, UNVOUCHED)
             trust[span.slot] = self._free_text_trust(intent, span.slot, value, span.confidence, unvouched)
-        return SlotReading(values, trust, template_matched=False, unresolved=tuple(unresolved))
+        return SlotReading(
+            values, self._doubted(intent, values, trust), template_matched=False, unresolved=tuple(unresolved)
+        )
+
+    def _doubted(
+        self, intent: str, values: dict[str, SlotValue], trust: dict[str, float]
+    ) -> dict[str, float]:
+        """``trust``, with a free-text value capped at ``UNVOUCHED`` when its words also say another
+        value for one of the reading's other slots: in 'play the next song in the list', '{query}'
+        took 'next', which says the action is next, not play; worth a question, not an action."""
+        doubted = dict(trust)
+        for slot, value in values.items():
+            if not self._free_text(intent, slot):
+                continue
+            said = f" {normalize(str(value))} "
+            if any(
+                f" {phrase} " in said and out != values[other]
+                for other in values
+                if other != slot
+                for phrase, out in self._phrases[intent].get(other, ())
+            ):
+                doubted[slot] = min(doubted[slot], UNVOUCHED)
+        return doubted
 
     def _free_text(self, intent: str, slot: str) -> bool:
         return any(lst.free_text for lst in self._lists.get(intent, {}).get(slot, []))
@@ -196,6 +221,20 @@ def _free_text_samples(library: IntentLibrary) -> dict[str, frozenset[str]]:
                     normalize(phrase) for value in slot_list.values for phrase in value.phrases
                 )
     return {slot: frozenset(values) for slot, values in samples.items()}
+
+
+def _closed_phrases(lists: dict[str, list[SlotList]]) -> dict[str, tuple[tuple[str, SlotValue], ...]]:
+    """Per slot, every phrase its enumerated lists say, with the value it gives."""
+    return {
+        slot: tuple(
+            (normalize(phrase), value.out)
+            for slot_list in slot_lists
+            if not slot_list.free_text
+            for value in slot_list.values
+            for phrase in value.phrases
+        )
+        for slot, slot_lists in lists.items()
+    }
 
 
 def _one_intent_per_list(library: IntentLibrary) -> Intents:

@@ -203,3 +203,12 @@ def test_a_wildcard_is_cut_to_what_the_tagger_reads_as_that_slot(resolver):
     spans = (TaggedSpan("destination", ("gas", "station"), 5, 0.95),)
     reading = resolver.read("navigation", "i need directions to the nearest gas station", spans)
     assert reading.template_matched and reading.values == {"destination": "gas station"}
+
+
+def test_free_text_that_also_says_another_value_of_a_slot_is_doubted(resolver):
+    """'previous' in the podcast's name says the action may be previous, not play: ask first."""
+    doubted = resolver.read("media", "put on the previous episode of my podcast", ())
+    assert doubted.values == {"action": "play", "query": "previous episode of my podcast"}
+    assert doubted.confidence == {"action": 1.0, "query": 0.5}
+    agreeing = resolver.read("media", "play blast from the past", ())  # 'blast' says play too
+    assert agreeing.confidence == {"action": 1.0, "query": 1.0}
