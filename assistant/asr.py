@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -144,8 +145,13 @@ class Transcriber:
         """Run one decode on 1 s of silence, so the first real command is not the slow one."""
         self.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32))
 
-    def transcribe(self, speech: Utterance | np.ndarray) -> Transcript:
-        """Transcribe 16 kHz mono float32 audio (or an utterance's)."""
+    def transcribe(self, speech: Utterance | np.ndarray, expected: Sequence[str] = ()) -> Transcript:
+        """Transcribe 16 kHz mono float32 audio (or an utterance's).
+
+        ``expected``: sentences the car expects now (a ringing phone's "answer"); each is scored
+        against the audio like a grammar sentence and taken unless Whisper's own text is likelier by
+        more than the grammar margin, even when that text is a command too.
+        """
         audio = speech.audio if isinstance(speech, Utterance) else speech
         started = time.perf_counter()
         self._model.encoder_frames = self._encoder_frames(len(audio) / SAMPLE_RATE)
@@ -170,21 +176,25 @@ class Transcriber:
             no_speech_prob=max(s.no_speech_prob for s in segments),
             avg_logprob=float(np.mean([s.avg_logprob for s in segments])),
         )
-        if self.grammar is not None:
-            free = self._guided(audio, free)
+        if self.grammar is not None or expected:
+            free = self._guided(audio, free, expected)
         return replace(free, asr_ms=_ms_since(started))
 
-    def _guided(self, audio: np.ndarray, free: Transcript) -> Transcript:
-        """The grammar's say on a free transcript: kept, or replaced by a close grammar sentence."""
+    def _guided(self, audio: np.ndarray, free: Transcript, expected: Sequence[str]) -> Transcript:
+        """The grammar's say on a free transcript: kept, or replaced by an expected sentence or a
+        close grammar sentence."""
         guided = replace(free, free_text=free.text)
-        if self.grammar.accepts(free.text):
-            return replace(guided, grammar_match=True, grammar_text=free.text, grammar_score=0.0)
-        candidates = self.grammar.candidates(free.text)
+        accepted = self.grammar is not None and self.grammar.accepts(free.text)
+        if accepted:
+            guided = replace(guided, grammar_match=True, grammar_text=free.text, grammar_score=0.0)
+        near = self.grammar.candidates(free.text) if self.grammar is not None and not accepted else []
+        candidates = list(dict.fromkeys([*expected, *near]))
         if not candidates:
             return guided
         written = [_whisper_style(c) for c in candidates]
         scores = self.score(audio, [free.text, *written])
-        return decide(guided, written, scores, self.grammar_margin)
+        chosen = decide(guided, written, scores, self.grammar_margin)
+        return chosen if chosen.grammar_match or not accepted else guided
 
     def score(self, audio: np.ndarray, texts: list[str]) -> list[float]:
         """Log-probability (nats) of each text given the audio: Whisper's decoder, teacher-forced.
@@ -198,9 +208,7 @@ class Transcriber:
         encoded = np.asarray(self._model.model.encode(ctranslate2.StorageView.from_array(features)))
         batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(encoded, len(texts), 0)))
         tokens = [self._tokenizer.encode(" " + text.strip()) for text in texts]
-        results = self._model.model.align(
-            batch, self._tokenizer.sot_sequence, tokens, [frames] * len(texts)
-        )
+        results = self._model.model.align(batch, self._tokenizer.sot_sequence, tokens, [frames] * len(texts))
         return [float(np.sum(np.log(np.maximum(r.text_token_probs, 1e-12)))) for r in results]
 
     def _encoder_frames(self, seconds: float) -> int:

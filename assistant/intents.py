@@ -147,6 +147,38 @@ def list_references(
     return []
 
 
+def sayings(library: IntentLibrary, intent: str, slots: dict[str, Any], per_template: int = 8) -> list[str]:
+    """Short sentences the intent's templates say for exactly these slot values, optional parts left
+    out: phone with action=answer → 'answer the call', 'pick up the phone', 'answer', …
+
+    What the recognizer listens for when the car expects a command (a ringing phone's answer).
+    Templates needing a slot not given, or a value no phrase of their list gives, are passed over.
+    """
+    sentences: list[str] = []
+    for template in library.intents[intent].templates:
+        references = list_references(template.sentence.expression, library.rules, required_only=True)
+        lists = {
+            ref.list_name: _phrases_for(library.lists[ref.list_name], slots.get(ref.slot_name))
+            for ref in references
+        }
+        if not references or not all(lists.values()):
+            continue
+        samples = sample_expression(template.sentence.expression, lists, library.rules, skip_optionals=True)
+        for sample in itertools.islice(samples, per_template):
+            sentence = " ".join(sample.split())
+            if sentence and sentence not in sentences:
+                sentences.append(sentence)
+    return sentences
+
+
+def _phrases_for(slot_list: SlotList, value: Any) -> TextSlotList | None:
+    """A list of the phrases that give ``value`` (None when the list gives no such value)."""
+    if value is None or slot_list.free_text or slot_list.number_range:
+        return None
+    pairs = [(phrase, value) for item in slot_list.values if item.out == value for phrase in item.phrases]
+    return TextSlotList.from_tuples(pairs, name=slot_list.name) if pairs else None
+
+
 def to_hassil(library: IntentLibrary) -> Intents:
     """The library as hassil's own :class:`Intents`, for hassil's template matcher (``recognize_all``)."""
     document = {

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from assistant.dialogue import Dialogue, Reply
 from assistant.events import STATUS, Decision, Event, Evidence, Transcript, Utterance
-from assistant.intents import DEFAULT_INTENTS, IntentLibrary, load_intents
+from assistant.intents import DEFAULT_INTENTS, IntentLibrary, load_intents, sayings
 from assistant.nlu import DEFAULT_MODEL_DIR, Understander, load_classifier
 from assistant.policy import Policy, PolicyOptions, refuse
 from assistant.vehicle import Outcome, Vehicle
@@ -117,8 +117,21 @@ class Assistant:
         received_at = received_at or time.monotonic()
         if self.transcriber is None:
             raise RuntimeError("this assistant was built without speech recognition")
-        transcript = self.transcriber.transcribe(utterance)
+        transcript = self.transcriber.transcribe(utterance, expected=self.expected_sentences())
         return self._act(transcript, utterance.source, utterance.endpoint_ms, received_at, spoken=True)
+
+    def expected_sentences(self) -> list[str]:
+        """What the driver most likely says next, for the recognizer: to a ringing phone, answer or
+        decline it (the shortest ways the YAML says each)."""
+        if self.vehicle.state.phone.status != "ringing":
+            return []
+        return [
+            sentence
+            for action in RINGING_ACTIONS
+            for sentence in sorted(sayings(self.library, "phone", {"action": action}), key=len)[
+                :EXPECTED_PER_COMMAND
+            ]
+        ]
 
     def handle_transcript(self, transcript: Transcript, source: str = "speech") -> Event:
         """Act on what a transcriber heard (benchmarks that look at the transcript first)."""
@@ -184,6 +197,11 @@ class Assistant:
         for utterance, received_at in _read_in_background(source, stop or threading.Event()):
             yield self.handle_utterance(utterance, received_at)
 
+
+RINGING_ACTIONS = ("answer", "hang_up")
+"""The phone intent's actions a ringing phone waits for."""
+EXPECTED_PER_COMMAND = 8
+"""Sentences per expected command the recognizer scores against the audio (each costs decoder time)."""
 
 CANCELLED = "Okay, I won't."
 """What the car says when the driver says no to its question."""

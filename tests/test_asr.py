@@ -114,3 +114,36 @@ def test_long_loops_after_real_words_collapse(heard, meant):
 )
 def test_real_speech_with_repeated_words_is_kept(speech):
     assert collapse_repeats(speech) == speech
+
+
+EXPECTED = ["answer the call", "hang up"]
+
+
+def test_an_expected_sentence_is_heard_when_said_and_never_forced_on_other_speech(spoken_wav, transcriber):
+    said = transcriber.transcribe(load_wav(spoken_wav("answer the call")), expected=EXPECTED)
+    assert normalize(said.text) == "answer the call" and said.grammar_match
+    other = transcriber.transcribe(load_wav(spoken_wav("open the sunroof")), expected=EXPECTED)
+    assert "open" in normalize(other.text) and normalize(other.text) not in EXPECTED
+
+
+@pytest.mark.parametrize(
+    ("free_score", "expected_score", "heard"),
+    [(-9.0, -12.0, "Answer the call."), (-3.0, -12.0, "Unmute.")],  # within the margin of 8 nats, or not
+)
+def test_an_expected_sentence_wins_over_another_command_within_the_margin(
+    transcriber, monkeypatch, free_score, expected_score, heard
+):
+    """Whisper's 'Unmute.' is a command too, but to a ringing phone 'answer the call' is likelier."""
+    from assistant.grammar import Grammar
+    from assistant.intents import load_intents
+
+    monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
+    monkeypatch.setattr(transcriber, "score", lambda audio, texts: [free_score, expected_score][: len(texts)])
+    monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment("Unmute.")], None))
+    transcript = transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32), expected=["answer the call"])
+    assert transcript.text == heard and transcript.grammar_match
+
+
+class _Segment:
+    def __init__(self, text: str):
+        self.text, self.no_speech_prob, self.avg_logprob = text, 0.1, -0.5
