@@ -39,6 +39,10 @@ TOKENS_PER_SECOND = 6
 """Speech runs at 2-4 Whisper tokens a second; a cap of 12 + 6/s leaves room and stops runaway loops."""
 GRAMMAR_MARGIN = 8.0
 """Nats by which Whisper's own transcript must beat the best grammar sentence to be kept instead."""
+EXPECTED_MARGIN = 1.0
+"""Nats by which an expected sentence may trail Whisper's text and the grammar's close sentences and
+still be taken. Small: a larger prior turned other commands over a ringing phone into 'Pick it up.'
+(scripts/bench_ringing.py, chosen on its own lines, not the evaluation sets)."""
 RESCORE_TAIL_S = 1.0
 """Audio the rescoring pass encodes beyond the utterance (a short window: its cost grows with it)."""
 
@@ -149,8 +153,9 @@ class Transcriber:
         """Transcribe 16 kHz mono float32 audio (or an utterance's).
 
         ``expected``: sentences the car expects now (a ringing phone's "answer"); each is scored
-        against the audio like a grammar sentence and taken unless Whisper's own text is likelier by
-        more than the grammar margin, even when that text is a command too.
+        against the audio with Whisper's text and the grammar's sentences close to it, and the best
+        is taken unless one of those is likelier by more than :data:`EXPECTED_MARGIN`, even when
+        Whisper's text is a command too ('Mute.' for a muffled 'hang up').
         """
         audio = speech.audio if isinstance(speech, Utterance) else speech
         started = time.perf_counter()
@@ -187,14 +192,23 @@ class Transcriber:
         accepted = self.grammar is not None and self.grammar.accepts(free.text)
         if accepted:
             guided = replace(guided, grammar_match=True, grammar_text=free.text, grammar_score=0.0)
-        near = self.grammar.candidates(free.text) if self.grammar is not None and not accepted else []
-        candidates = list(dict.fromkeys([*expected, *near]))
-        if not candidates:
+        near = []
+        if self.grammar is not None and (expected or not accepted):
+            near = [_whisper_style(c) for c in self.grammar.candidates(free.text)]
+        awaited = [_whisper_style(e) for e in expected]
+        if not near and not awaited:
             return guided
-        written = [_whisper_style(c) for c in candidates]
-        scores = self.score(audio, [free.text, *written])
-        chosen = decide(guided, written, scores, self.grammar_margin)
-        return chosen if chosen.grammar_match or not accepted else guided
+        scores = self.score(audio, [free.text, *near, *awaited])
+        free_and_near, awaited_scores = scores[: 1 + len(near)], scores[1 + len(near) :]
+        if awaited and max(awaited_scores) >= max(free_and_near) - EXPECTED_MARGIN:
+            best = int(np.argmax(awaited_scores))
+            lead = awaited_scores[best] - max(free_and_near)
+            return replace(
+                guided, text=awaited[best], grammar_match=True, grammar_text=awaited[best], grammar_score=lead
+            )
+        if accepted or not near:
+            return guided
+        return decide(guided, near, free_and_near, self.grammar_margin)
 
     def score(self, audio: np.ndarray, texts: list[str]) -> list[float]:
         """Log-probability (nats) of each text given the audio: Whisper's decoder, teacher-forced.
