@@ -28,7 +28,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Input
 from textual.worker import get_current_worker
 
-from assistant.dialogue import Confirmation
+from assistant.dialogue import Question
 from assistant.events import Event
 from assistant.limits import TextError, check_command
 from assistant.tui import backend
@@ -143,7 +143,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.source: Any = None
         self.audio_problem = ""
         self.listening = False
-        self.question: Confirmation | None = None
+        self.question: Question | None = None
         """The car's question on screen, while it stands."""
         self._jobs: queue.Queue[backend.Job | None] = queue.Queue()
         self._stop = threading.Event()
