@@ -26,7 +26,7 @@ from assistant.events import (
     Transcript,
     Verdict,
 )
-from assistant.intents import OUT_OF_SCOPE, IntentLibrary, SlotList, list_references
+from assistant.intents import OUT_OF_SCOPE, IntentLibrary, Required, SlotList, list_references
 
 HALLUCINATIONS = frozenset(
     {
@@ -110,10 +110,16 @@ class Policy:
             return refuse(reason)
         if verdict == "act":
             return Decision(verdict, evidence.command, reason)
-        if evidence.missing_required and not self._unsure(evidence):  # sure of the intent: ask for the slot
-            required = self.library.intents[evidence.command.intent].missing(evidence.command.slots)[0]
+        required = self._required(evidence)
+        if required is not None and not self._unsure(evidence):  # sure of the intent: ask for the slot
             return Decision(verdict, evidence.command, reason, required.question, required.slot)
         return Decision(verdict, evidence.command, reason, question_for(evidence.command, self.library))
+
+    def _required(self, evidence: Evidence) -> Required | None:
+        """The first required slot the evidence lacks, with the YAML's question for it."""
+        intent = self.library.intents.get(evidence.command.intent)
+        required = intent.required if intent else ()
+        return next((r for r in required if r.slot in evidence.missing_required), None)
 
     def favour(self, prediction: Prediction, expectation: Expectation) -> Prediction:
         """``prediction`` with the intents ``expectation`` names made ``expected_weight`` times likelier
