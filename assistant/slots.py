@@ -28,6 +28,15 @@ TALK = 0.0
 """The trust in a free-text value far longer than any sample ('call now and get 50 off your order')."""
 FREE_TEXT_SLACK_WORDS = 2
 """How many words a free-text value may run past the longest sample value in the YAML."""
+TALK_WORDS = frozenset(
+    [
+        "i", "i'm", "i'll", "i've", "i'd", "me", "you", "you're", "you'll", "we", "we're", "they", "he",
+        "she", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "can't", "don't",
+        "won't", "what", "why", "how", "when", "where", "who", "if", "because", "but", "so",
+    ]
+)
+"""Words of a sentence about something, never of a name: 'i'll call you back after dinner' answers no
+"Where to?"."""
 SPOKEN_FILLERS = ("okay", "ok", "oh", "uh", "um", "hey")
 """Sounds Whisper writes around a command that no template says: skipped when matching templates."""
 SOUND_ALIKE_MIN_RATIO = 0.8
@@ -179,7 +188,8 @@ class SlotResolver:
     def value(self, intent: str, slot: str, text: str) -> SlotValue | None:
         """``text`` read as one value of ``slot`` (the answer to "Who should I call?"): a phrase of the
         slot's lists said in it, longest first, or a sound-alike of one; else, for a free-text slot,
-        the text itself unless it is talk (far longer than any sample value)."""
+        the text itself when it reads as a name: no longer than the longest sample value, and no
+        :data:`TALK_WORDS` in it."""
         said = normalize(text).split()
         lists = self._lists.get(intent, {}).get(slot, [])
         enumerated = [lst for lst in lists if not lst.free_text]
@@ -191,7 +201,9 @@ class SlotResolver:
         if value is not None or not any(lst.free_text for lst in lists):
             return value
         free = _trimmed(tuple(said))
-        return free if free and self._free_text_trust(intent, slot, free, 1.0) > TALK else None
+        longest = max((len(sample.split()) for sample in self._samples.get(slot, ())), default=0)
+        named = free and len(free.split()) <= longest and not TALK_WORDS & set(free.split())
+        return free if named else None
 
     def values_in(self, intent: str, text: str) -> dict[str, SlotValue]:
         """Every slot value the intent's lists (not free text) say somewhere in ``text``, longest
