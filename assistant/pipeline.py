@@ -208,11 +208,9 @@ class Assistant:
     def _answered(self, reply: Reply) -> Turn:
         """Yes, no or a slot's value to the car's question; a yes to a command still missing a
         required slot asks for it."""
-        asked = reply.question
-        assert asked is not None and (reply.kind == "no" or reply.command is not None)
-        if reply.kind == "no" or reply.command is None:
-            return Turn(refuse(f"you said no to “{asked.question}”"))
-        command = reply.command
+        asked, command = reply.question.question if reply.question else "", reply.command
+        if command is None:
+            return Turn(refuse(f"you said no to “{asked}”"))
         intent = self.library.intents.get(command.intent)
         missing = intent.missing(command.slots) if intent else ()
         if missing:
@@ -220,7 +218,7 @@ class Assistant:
                 Decision("ask", command, f"no {missing[0].slot} heard", missing[0].question, missing[0].slot)
             )
         how = "you said yes to" if reply.kind == "yes" else "you answered"
-        return Turn(Decision("act", command, f"{how} “{asked.question}”"))
+        return Turn(Decision("act", command, f"{how} “{asked}”"))
 
     def _several(self, text: str, heard: Transcript | None, now: float) -> list[Turn]:
         """Several commands in one utterance, each understood as a command of its own ('turn on the

@@ -500,8 +500,8 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.notify("The car is back to its starting state.", title="Reset")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Y and N are there only while the car's question stands."""
-        return self.question is not None if action == "answer" else True
+        """Y and N are there only while the car's yes-or-no question stands (not "Who should I call?")."""
+        return self.question is not None and not self.question.slot if action == "answer" else True
 
     def action_answer(self, yes: bool) -> None:
         """^Y / ^N: answer the car's question, the same as saying yes or no."""
