@@ -1,72 +1,244 @@
-"""The conversation's state: a question the car asked, waiting for yes or no until it lapses.
+"""The conversation's state: the question the car asked and the command it last carried out, each
+standing for ten seconds, and the rules that read a reply against them.
 
-Pure, no I/O, no clock: every transition is given the time (``now``, in seconds on any monotonic
-clock). After "Navigate to phoenix?", a reply made only of yes-words ("yes", "yeah, do it") carries
-the command out, one made only of no-words ("no", "never mind") drops it, and anything else is a new
-command; ten seconds on, the question has lapsed and every reply is a new command.
+Pure, no I/O, no clock, no model: every transition is given the time (``now``, in seconds on any
+monotonic clock) and what the pipeline read from the words (``value``, ``said``). The rules:
+
+- a yes-or-no question ("Navigate to phoenix?"): a reply made only of yes-words ("yeah, do it")
+  carries the command out, one of no-words ("never mind") drops it, anything else is a new command;
+- a question for a slot ("Who should I call?"): a reply read as that slot's value ("mom") completes
+  the command, no-words drop it, anything else is a new command;
+- the last command: a short reply that refers back to it ("turn it off", "close it again", "the
+  passenger one too") is that command with what the reply changes; "a bit more" repeats a relative
+  change ("a bit warmer", "louder") and "less" reverses it; a correction ("no, dad") is the last
+  command with the corrected value, carried out instead of it;
+- what is expected next (:class:`Expectation`): the asked intent and slot while a question stands,
+  else what the car's state makes likely (the phone while it rings);
+- several commands in one utterance: :func:`compound_splits` says where it may be cut, and
+  :func:`correction_split` where a driver took back what they began ("call mom, no, call dad").
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from assistant.events import Command
+from assistant.events import Command, Expectation, SlotValue
 from assistant.policy import spoken_words
 
 EXPIRY_S = 10.0
+"""How long a question stands, and how long the last command can be referred back to."""
 YES = ("yes", "yeah", "yep", "yup", "do it", "sure", "please do", "ok", "okay", "go ahead", "correct")
 NO = ("no", "cancel", "never mind", "nevermind", "nope", "stop", "don't", "no thanks")
 POLITE = ("please", "thanks", "thank you")
 """Words that may come with a yes or a no without changing it ("yes please", "no thank you")."""
+REFERRING = frozenset({"it", "them", "that", "this", "one", "ones", "too", "also", "again"})
+"""Words by which a reply points back at the last command ("turn it off", "the passenger one too")."""
+STAND_INS = frozenset({"one", "ones"})
+"""Words that stand for the last command's device ("the passenger one": the passenger window)."""
+MAX_REFERRING_WORDS = 8
+"""A reply longer than this is talk about something, not a pointer back at the last command."""
+DEGREE = ("a bit", "a little", "a little bit", "a tad", "slightly", "just", "even", "some", "much", "a lot")
+MORE = ("more", "again", "do it again", "once more", "one more time", "same again", "further", "do that again")
+LESS = ("less", "not so much", "too much", "back", "go back", "the other way")
+OPPOSITE = {
+    "up": "down",
+    "down": "up",
+    "volume_up": "volume_down",
+    "volume_down": "volume_up",
+    "next": "previous",
+    "previous": "next",
+}
+"""Relative slot values, and what "less" makes of them."""
+CORRECTIONS = ("no", "no wait", "wait", "sorry", "i mean", "i meant", "actually", "i said", "not that")
+"""Words that take back what was just said ("no, dad"; "navigate to boston, i mean berlin")."""
+ANSWER_LEAD_INS = ("to", "it's", "it is", "call", "make it", "set it to", "at", "the name is")
+"""Words a driver may put before the answer to a slot question ("to the airport", "make it 21")."""
+CONJUNCTION = re.compile(r"\s*,?\s*\b(?:and then|and also|and|then|also)\b\s*|\s*[,;]\s*", re.IGNORECASE)
+MAX_CUTS = 3
+"""An utterance with more conjunctions than this is not split (talk, or a list of names)."""
 
-ReplyKind = Literal["yes", "no", "other"]
+ReplyKind = Literal["yes", "no", "fill", "other"]
 
 
 @dataclass(frozen=True)
-class Confirmation:
-    """A command the car asked about, and until when the question stands."""
+class Question:
+    """A question the car asked about ``command``, and until when it stands."""
 
     command: Command
     question: str
+    expires_at: float
+    slot: str = ""
+    """The slot asked for ("Who should I call?": contact); "" for a yes-or-no question."""
+
+
+@dataclass(frozen=True)
+class Recent:
+    """The command the car last carried out, and until when a reply may refer back to it."""
+
+    command: Command
     expires_at: float
 
 
 @dataclass(frozen=True)
 class Reply:
-    """What an utterance was to the dialogue: a yes or a no to ``confirmation``, or something else."""
+    """What an utterance was to the car's question: yes, no, the slot's value (fill), or something else."""
 
     kind: ReplyKind
-    confirmation: Confirmation | None = None
+    question: Question | None = None
+    """The question answered (yes, no, fill)."""
+    command: Command | None = None
+    """What to carry out: the asked command (yes), completed with the value (fill)."""
 
 
 @dataclass(frozen=True)
 class Dialogue:
-    """What the car is waiting for: nothing, or a yes or no to one question."""
+    """What the car is waiting for and what it last did: each None, or standing until its expiry."""
 
-    pending: Confirmation | None = None
+    pending: Question | None = None
+    last: Recent | None = None
 
-    def waiting(self, now: float) -> Confirmation | None:
+    def waiting(self, now: float) -> Question | None:
         """The question still standing at ``now`` (None once it has lapsed)."""
         return self.pending if self.pending and now < self.pending.expires_at else None
 
-    def asked(self, command: Command, question: str, now: float, expiry_s: float = EXPIRY_S) -> Dialogue:
-        return Dialogue(Confirmation(command, question, now + expiry_s))
+    def recent(self, now: float) -> Command | None:
+        """The last command carried out, while a reply may still refer back to it."""
+        return self.last.command if self.last and now < self.last.expires_at else None
 
-    def hear(self, text: str, now: float) -> tuple[Dialogue, Reply]:
-        """The reply ``text`` makes, and the state after it: any reply settles the question."""
-        pending = self.waiting(now)
-        kind = reply_kind(text) if pending else "other"
-        return Dialogue(), Reply(kind, pending if kind != "other" else None)
+    def expecting(self, now: float, likely: tuple[str, ...] = ()) -> Expectation:
+        """What the next words likely are: the asked intent (and slot) while a question stands, else
+        the intents ``likely`` names (what the car's state makes likely, such as the phone ringing)."""
+        question = self.waiting(now)
+        if question is not None:
+            return Expectation((question.command.intent,), question.slot)
+        return Expectation(likely)
+
+    def asked(
+        self, command: Command, question: str, now: float, slot: str = "", expiry_s: float = EXPIRY_S
+    ) -> Dialogue:
+        return replace(self, pending=Question(command, question, now + expiry_s, slot))
+
+    def acted(self, command: Command, now: float, expiry_s: float = EXPIRY_S) -> Dialogue:
+        """Carrying ``command`` out settles any question and makes it the one to refer back to."""
+        return Dialogue(last=Recent(command, now + expiry_s))
+
+    def hear(self, text: str, now: float, value: SlotValue | None = None) -> tuple[Dialogue, Reply]:
+        """The reply ``text`` makes to the standing question, and the state after it: any reply
+        settles the question. ``value``: the text read as the asked slot's value (None: it says none)."""
+        question = self.waiting(now)
+        settled = replace(self, pending=None)
+        if question is None:
+            return settled, Reply("other")
+        kind = reply_kind(text)
+        if question.slot and kind != "no":
+            if value is None:
+                return settled, Reply("other")
+            filled = replace(question.command, slots={**question.command.slots, question.slot: value})
+            return settled, Reply("fill", question, filled)
+        if kind == "other":
+            return settled, Reply("other")
+        return settled, Reply(kind, question, question.command if kind == "yes" else None)
+
+    def refer(self, text: str, said: Mapping[str, SlotValue], now: float) -> Command | None:
+        """The last command as a reply that refers back to it changes it (None: the reply doesn't).
+
+        ``said``: the values the last command's intent's lists say in ``text`` ("turn it off":
+        state off). "a bit more" repeats a relative change, "less" reverses it; otherwise the reply
+        needs a referring word ("it", "one", "too", "again") and a value that differs.
+        """
+        last = self.recent(now)
+        words = spoken_words(text)
+        if last is None or not words or len(words.split()) > MAX_REFERRING_WORDS:
+            return None
+        relative = {slot: value for slot, value in last.slots.items() if value in OPPOSITE}
+        if _made_of(words, (*MORE, *DEGREE, *POLITE)) and not _made_of(words, (*DEGREE, *POLITE)):
+            return last if relative else None
+        if _made_of(words, (*LESS, *DEGREE, *POLITE)) and not _made_of(words, (*DEGREE, *POLITE)):
+            flipped = {slot: OPPOSITE[str(value)] for slot, value in relative.items()}
+            return replace(last, slots={**last.slots, **flipped}) if flipped else None
+        if not REFERRING & set(words.split()):
+            return None
+        return corrected(last, said)
+
+    def correct(self, said: Mapping[str, SlotValue], now: float) -> Command | None:
+        """The last command with the values a correction says ("no, dad": contact dad); None when
+        there is no last command or the correction changes nothing of it."""
+        last = self.recent(now)
+        return corrected(last, said) if last is not None else None
 
 
-def reply_kind(text: str) -> ReplyKind:
+def corrected(command: Command, said: Mapping[str, SlotValue]) -> Command | None:
+    """``command`` with the values of ``said`` that differ from its own; None when none does."""
+    changed = {slot: value for slot, value in said.items() if command.slots.get(slot) != value}
+    return replace(command, slots={**command.slots, **changed}) if changed else None
+
+
+def reply_kind(text: str) -> Literal["yes", "no", "other"]:
     """'yes' when the text says nothing but yes-words (and politeness), 'no' likewise, else 'other'."""
     words = spoken_words(text)
     for kind, phrases in (("yes", YES), ("no", NO)):
         if words and _made_of(words, (*phrases, *POLITE)) and not _made_of(words, POLITE):
-            return kind
+            return kind  # type: ignore[return-value]
     return "other"
+
+
+def answer_words(text: str) -> str:
+    """The answer to a slot question without the words put before it: 'to the airport' → 'the
+    airport', 'no, dad' → 'dad'."""
+    words = correction(text) or spoken_words(text)
+    for lead_in in sorted(ANSWER_LEAD_INS, key=len, reverse=True):
+        if words.startswith(lead_in + " "):
+            return words[len(lead_in) :].strip()
+    return words
+
+
+def correction(text: str) -> str | None:
+    """What follows a leading correction ('no, dad' → 'dad'); None when the text starts with none."""
+    words = spoken_words(text)
+    for marker in sorted(CORRECTIONS, key=len, reverse=True):
+        if words.startswith(marker + " "):
+            return words[len(marker) :].strip()
+    return None
+
+
+def correction_split(text: str) -> tuple[str, str] | None:
+    """('call mom', 'call dad') for 'call mom, no, call dad': what was begun and what replaces it;
+    None when no correction follows the first word."""
+    words = spoken_words(text).split()
+    for index in range(1, len(words) - 1):
+        rest = correction(" ".join(words[index:]))
+        if rest:
+            return " ".join(words[:index]), rest
+    return None
+
+
+def compound_splits(text: str) -> list[tuple[str, ...]]:
+    """Every way to cut ``text`` at its conjunctions ('and', 'then', a comma) into two or more
+    parts, the most parts first; none for an utterance with more than ``MAX_CUTS`` conjunctions."""
+    cuts = list(CONJUNCTION.finditer(text))
+    if not cuts or len(cuts) > MAX_CUTS:
+        return []
+    splits = []
+    for count in range(len(cuts), 0, -1):
+        for chosen in itertools.combinations(cuts, count):
+            bounds = [0, *(edge for cut in chosen for edge in cut.span()), len(text)]
+            parts = tuple(text[start:end].strip() for start, end in zip(bounds[::2], bounds[1::2], strict=True))
+            if all(spoken_words(part) for part in parts):
+                splits.append(parts)
+    return splits
+
+
+def stand_in_readings(text: str, nouns: tuple[str, ...]) -> list[str]:
+    """``text``, then ``text`` with 'one' put as each of ``nouns`` ('the passenger one too' →
+    'the passenger window too'): what a reply that refers back may mean."""
+    words = spoken_words(text).split()
+    if not STAND_INS & set(words):
+        return [text]
+    return [text, *(" ".join(noun if w in STAND_INS else w for w in words) for noun in nouns)]
 
 
 def _made_of(words: str, phrases: tuple[str, ...]) -> bool:

@@ -131,6 +131,18 @@ class Decision:
     reason: str
     question: str = ""
     """What the car asks before acting ("Navigate to phoenix?"); only with ``ask``."""
+    slot: str = ""
+    """The slot ``question`` asks for ("Who should I call?": contact); "" when it asks yes or no."""
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What makes sense as the driver's next words: for the policy to favour, for recognition to expect."""
+
+    intents: tuple[str, ...] = ()
+    """Intents likely now ("phone" while it rings, the asked intent after a question); () when any is."""
+    slot: str = ""
+    """The slot the car asked for ("contact" after "Who should I call?"); "" when none."""
 
 
 Status = Literal["done", "asked", "refused"]
@@ -157,6 +169,8 @@ class Event:
     reason: str = ""
     source: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
+    parts: tuple[Event, ...] = ()
+    """The commands of a compound utterance ("… and …"), one event each, in order; () for one command."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -171,4 +185,5 @@ class Event:
             "source": self.source,
             "top": [{"intent": name, "score": round(score, 4)} for name, score in self.ranking[:3]],
             "timings_ms": {stage: round(ms, 1) for stage, ms in self.timings_ms.items()},
+            **({"parts": [part.to_json() for part in self.parts]} if self.parts else {}),
         }

@@ -12,8 +12,8 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -91,12 +91,34 @@ class SlotList:
 
 
 @dataclass(frozen=True)
+class Required:
+    """A slot an intent cannot act without, the question that asks for it, and what makes it unneeded."""
+
+    slot: str
+    question: str
+    unless: tuple[tuple[str, str | None], ...] = ()
+    """``(slot, value)`` pairs any of which makes ``slot`` unneeded ('call' needs a contact, 'answer'
+    doesn't); a None value: that slot being there at all."""
+
+    def missing(self, slots: Mapping[str, object]) -> bool:
+        """Whether ``slots`` lack this slot, and nothing in them makes it unneeded."""
+        return self.slot not in slots and not any(
+            name in slots and (value is None or str(slots[name]) == value) for name, value in self.unless
+        )
+
+
+@dataclass(frozen=True)
 class Intent:
     name: str
     description: str
     action: str | None
     defaults: dict[str, str | int]
     templates: tuple[Template, ...]
+    required: tuple[Required, ...] = ()
+
+    def missing(self, slots: Mapping[str, object]) -> tuple[Required, ...]:
+        """The required slots ``slots`` lack, in the YAML's order."""
+        return tuple(required for required in self.required if required.missing(slots))
 
 
 @dataclass(frozen=True)
@@ -405,21 +427,46 @@ class _Builder:
             defaults={str(k): v for k, v in defaults.items()},
             templates=templates,
         )
-        self.check_defaults(intent)
-        return intent
-
-    def check_defaults(self, intent: Intent) -> None:
-        slots = {
-            ref.slot_name
-            for t in intent.templates
-            for ref in list_references(t.sentence.expression, self.rules)
-        }
+        slots = self.filled_slots(templates)
         for slot in intent.defaults:
             if slot not in slots:
                 raise self.fail(
                     _line(slot),
                     f"intent '{intent.name}' has a default for '{slot}', a slot none of its templates fill",
                 )
+        return replace(intent, required=self.parse_required(name, spec.get("required"), slots))
+
+    def filled_slots(self, templates: tuple[Template, ...]) -> set[str]:
+        return {ref.slot_name for t in templates for ref in list_references(t.sentence.expression, self.rules)}
+
+    def parse_required(self, intent: str, spec: Any, slots: set[str]) -> tuple[Required, ...]:
+        """``required: {slot: "Question?"}`` or ``{slot: {ask: "Question?", unless: [slot, slot=value]}}``."""
+        if spec is None:
+            return ()
+        if not isinstance(spec, dict):
+            raise self.fail(_line(intent), f"'required' of intent '{intent}' must map slots to questions")
+        return tuple(self.parse_one_required(intent, slot, body, slots) for slot, body in spec.items())
+
+    def parse_one_required(self, intent: str, slot: str, body: Any, slots: set[str]) -> Required:
+        line = _line(slot, _line(intent))
+        if slot not in slots:
+            raise self.fail(line, f"intent '{intent}' requires '{slot}', a slot none of its templates fill")
+        question, unless = (body.get("ask"), body.get("unless") or []) if isinstance(body, dict) else (body, [])
+        if not isinstance(question, str) or not question.strip():
+            raise self.fail(line, f"required slot '{slot}' of intent '{intent}' needs a question to ask ('ask:')")
+        if not isinstance(unless, list):
+            raise self.fail(line, f"'unless' of required slot '{slot}' must be a list of slot or slot=value")
+        conditions = []
+        for condition in unless:
+            name, _, value = str(condition).partition("=")
+            if name.strip() not in slots:
+                raise self.fail(
+                    _line(condition, line),
+                    f"'unless: {condition}' of required slot '{slot}' names '{name.strip()}', "
+                    f"a slot none of intent '{intent}'s templates fill",
+                )
+            conditions.append((name.strip(), value.strip() or None))
+        return Required(str(slot), question.strip(), tuple(conditions))
 
     def parse_template(self, text: Any, what: str = "out_of_scope") -> Template:
         line = _line(text)

@@ -33,12 +33,17 @@ class Understander:
 
     def understand_many(self, texts: list[str]) -> list[Evidence]:
         predictions = self.classifier.predict([words(text) for text in texts])
-        return [self._evidence(text, p, None) for text, p in zip(texts, predictions, strict=True)]
+        return [self.evidence(text, p) for text, p in zip(texts, predictions, strict=True)]
 
     def understand(self, text: str, transcript: Transcript | None = None) -> Evidence:
-        return self._evidence(text, self.classifier.predict([words(text)])[0], transcript)
+        return self.evidence(text, self.predict(text), transcript)
 
-    def _evidence(self, text: str, prediction: Prediction, transcript: Transcript | None) -> Evidence:
+    def predict(self, text: str) -> Prediction:
+        """The joint model's reading alone (the policy may weigh it before the slots are read)."""
+        return self.classifier.predict([words(text)])[0]
+
+    def evidence(self, text: str, prediction: Prediction, transcript: Transcript | None = None) -> Evidence:
+        """The slots of ``prediction``'s top intent read from ``text``, with what vouches for them."""
         known = self.library.intents.get(prediction.intent)
         reading = self.slots.read(prediction.intent, text, prediction.spans)
         slots = {**known.defaults, **reading.values} if known else reading.values
@@ -47,5 +52,6 @@ class Understander:
             command=Command(prediction.intent, slots, known.action if known else None),
             slot_confidence=reading.confidence,
             template_matched=reading.template_matched,
+            missing_required=tuple(required.slot for required in known.missing(slots)) if known else (),
             transcript=transcript,
         )

@@ -1,4 +1,5 @@
-"""Wiring: audio → ASR → NLU → policy → dialogue → vehicle, timed per stage, one :class:`Event` per utterance.
+"""Wiring: audio → ASR → NLU → policy → dialogue → vehicle, timed per stage, one :class:`Event` per utterance
+(with one part per command when an utterance says several).
 
 The stages never import each other; they meet here. Audio is read on its own thread (the
 source's ``utterances()``), so endpointing keeps up while Whisper works on the previous
@@ -11,15 +12,25 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from assistant.dialogue import Dialogue, Reply
-from assistant.events import STATUS, Decision, Event, Evidence, Transcript, Utterance
+from assistant.dialogue import (
+    Dialogue,
+    Question,
+    Reply,
+    answer_words,
+    compound_splits,
+    corrected,
+    correction,
+    correction_split,
+    stand_in_readings,
+)
+from assistant.events import STATUS, Command, Decision, Event, Evidence, Expectation, Transcript, Utterance
 from assistant.intents import DEFAULT_INTENTS, IntentLibrary, load_intents, sayings
 from assistant.nlu import DEFAULT_MODEL_DIR, Understander, load_classifier
 from assistant.policy import Policy, PolicyOptions, refuse
-from assistant.vehicle import Outcome, Vehicle
+from assistant.vehicle import Outcome, Vehicle, VehicleState, likely_actions
 
 MODELS_DIR = DEFAULT_MODEL_DIR.parent
 
@@ -58,12 +69,15 @@ class AssistantConfig:
 
 @dataclass(frozen=True)
 class Turn:
-    """What one utterance came to before the car: the decision, and the evidence it was taken on."""
+    """What one command came to before the car: the decision, and the evidence it was taken on."""
 
     decision: Decision
     evidence: Evidence | None = None
     """What the understander found; None when the utterance answered the car's question."""
-
+    text: str = ""
+    """The words of a compound utterance this command was said in ("" when it is the whole)."""
+    undo: bool = False
+    """A correction ("no, dad"): the car goes back to before the last command, then does this one."""
 
 class Assistant:
     """Text or speech in, an :class:`Event` out; owns the simulated car and the conversation.
@@ -88,6 +102,8 @@ class Assistant:
         self.policy = policy or Policy(library)
         self.dialogue = Dialogue()
         self.clock = clock
+        self._before_last: VehicleState | None = None
+        """The car before the last command carried out (what a correction goes back to)."""
         self._turns = threading.Lock()
 
     @classmethod
@@ -137,60 +153,169 @@ class Assistant:
         """Act on what a transcriber heard (benchmarks that look at the transcript first)."""
         return self._act(transcript, source, endpoint_ms=0.0, started=time.monotonic(), spoken=True)
 
+    def expecting(self) -> Expectation:
+        """What the driver's next words likely are (for the policy now, and for recognition)."""
+        likely = likely_actions(self.vehicle.state)
+        intents = tuple(name for name, intent in self.library.intents.items() if intent.action in likely)
+        return self.dialogue.expecting(self.clock(), intents)
+
     def _act(
         self, transcript: Transcript, source: str, endpoint_ms: float, started: float, spoken: bool
     ) -> Event:
         with self._turns:
-            turn = self._take_turn(transcript, spoken)
+            turns = self._take_turns(transcript, spoken)
             action_started = time.monotonic()
-            outcome = self._execute(turn)
+            outcomes = [self._execute(turn) for turn in turns]
         done = time.monotonic()
-        nlu_ms = turn.evidence.prediction.nlu_ms if turn.evidence else 0.0
-        return _event(
-            turn,
-            transcript,
-            source,
-            outcome,
-            {
-                "endpoint": endpoint_ms,
-                "asr": transcript.asr_ms,
-                "nlu": nlu_ms,
-                "action": (done - action_started) * 1000,
-                "total": endpoint_ms + (done - started) * 1000,
-            },
+        timings = {
+            "endpoint": endpoint_ms,
+            "asr": transcript.asr_ms,
+            "nlu": sum(turn.evidence.prediction.nlu_ms for turn in turns if turn.evidence),
+            "action": (done - action_started) * 1000,
+            "total": endpoint_ms + (done - started) * 1000,
+        }
+        if len(turns) == 1:
+            return _event(turns[0], transcript.text, source, outcomes[0], timings)
+        parts = tuple(
+            _event(turn, turn.text, source, outcome, {"nlu": turn.evidence.prediction.nlu_ms if turn.evidence else 0})
+            for turn, outcome in zip(turns, outcomes, strict=True)
         )
+        return _compound_event(transcript.text, source, parts, timings)
 
-    def _take_turn(self, transcript: Transcript, spoken: bool) -> Turn:
-        """A yes or a no to the car's question, else a new command for the policy to judge.
+    def _take_turns(self, transcript: Transcript, spoken: bool) -> list[Turn]:
+        """The commands an utterance comes to, in order: an answer to the car's question, several
+        commands said as one, a correction, a reference back to the last command, or a new command.
 
         What Whisper makes of silence leaves the question standing (the policy refuses it).
         """
-        now = self.clock()
-        if not spoken or self.policy.sounds_like_speech(transcript):
-            self.dialogue, reply = self.dialogue.hear(transcript.text, now)
-        else:
-            reply = Reply("other")
-        if reply.confirmation is not None:
-            asked = reply.confirmation
-            if reply.kind == "yes":
-                return Turn(Decision("act", asked.command, f"you said yes to “{asked.question}”"))
-            return Turn(refuse(f"you said no to “{asked.question}”"))
-        evidence = self.understander.understand(transcript.text, transcript if spoken else None)
-        decision = self.policy.decide(evidence)
-        if decision.verdict == "ask":
-            self.dialogue = self.dialogue.asked(decision.command, decision.question, now)
-        return Turn(decision, evidence)
+        now, text = self.clock(), transcript.text
+        heard = transcript if spoken else None
+        if heard is not None and not self.policy.sounds_like_speech(heard):
+            return [self._judged(text, heard, now)]
+        question = self.dialogue.waiting(now)
+        if question is not None and not question.slot:
+            self.dialogue, reply = self.dialogue.hear(text, now)
+            if reply.kind != "other":
+                return [self._answered(reply)]
+        several = self._several(text, heard, now)
+        if several:
+            return several
+        turn = self._judged(text, heard, now)
+        if question is not None and question.slot:
+            value = (
+                None
+                if _new_command(turn, question)
+                else self.understander.slots.value(question.command.intent, question.slot, answer_words(text))
+            )
+            self.dialogue, reply = self.dialogue.hear(text, now, value)
+            if reply.kind != "other":
+                return [self._answered(reply)]
+        return [self._referred(text, turn, heard, now) or turn]
+
+    def _judged(self, text: str, heard: Transcript | None, now: float) -> Turn:
+        """The policy's decision on ``text`` as a command of its own, weighed by what is expected now."""
+        prediction = self.policy.favour(self.understander.predict(text), self.expecting())
+        evidence = self.understander.evidence(text, prediction, heard)
+        return Turn(self.policy.decide(evidence), evidence)
+
+    def _answered(self, reply: Reply) -> Turn:
+        """Yes, no or a slot's value to the car's question; a yes to a command still missing a
+        required slot asks for it."""
+        asked, command = reply.question.question if reply.question else "", reply.command
+        if command is None:
+            return Turn(refuse(f"you said no to “{asked}”"))
+        intent = self.library.intents.get(command.intent)
+        missing = intent.missing(command.slots) if intent else ()
+        if missing:
+            return Turn(
+                Decision("ask", command, f"no {missing[0].slot} heard", missing[0].question, missing[0].slot)
+            )
+        how = "you said yes to" if reply.kind == "yes" else "you answered"
+        return Turn(Decision("act", command, f"{how} “{asked}”"))
+
+    def _several(self, text: str, heard: Transcript | None, now: float) -> list[Turn]:
+        """Several commands in one utterance, each understood as a command of its own ('turn on the
+        high beams and open the sunroof'), or one taken back ('call mom, no, call dad'); [] when the
+        utterance is one command. A cut is made only where every part is a command the policy acts on,
+        so 'rock and roll' and 'play simon and garfunkel' stay whole."""
+        judged: dict[str, Turn] = {}
+
+        def judge(part: str) -> Turn:
+            if part not in judged:
+                judged[part] = self._judged(part, heard, now)
+            return judged[part]
+
+        taken_back = correction_split(text)
+        if taken_back is not None:
+            begun, rest = taken_back
+            first = judge(begun)
+            if first.decision.verdict == "act":
+                instead = self._instead(first.decision.command, rest, heard, now)
+                return [instead] if instead is not None else []
+        for parts in compound_splits(text):
+            turns = [judge(part) for part in parts]
+            if all(turn.decision.verdict == "act" for turn in turns):
+                return [replace(turn, text=part) for turn, part in zip(turns, parts, strict=True)]
+        return []
+
+    def _referred(self, text: str, turn: Turn, heard: Transcript | None, now: float) -> Turn | None:
+        """``text`` read against the last command: a correction of it ("no, dad") or a reference back
+        to it ("turn it off", "the passenger one too", "a bit more"); None when it is neither, or when
+        the text is a confident command for something else."""
+        last = self.dialogue.recent(now)
+        if last is None or (turn.decision.verdict == "act" and turn.decision.command.intent != last.intent):
+            return None
+        rest = correction(text)
+        if rest:
+            return self._instead(last, rest, heard, now, undo=True)
+        slots = self.understander.slots
+        nouns = tuple(
+            phrase.split()[-1]
+            for slot, value in last.slots.items()
+            if (phrase := slots.phrase(last.intent, slot, value))
+        )
+        readings = [slots.values_in(last.intent, reading) for reading in stand_in_readings(text, nouns)]
+        said = max(readings, key=lambda values: sum(last.slots.get(k) != v for k, v in values.items()))
+        command = self.dialogue.refer(text, said, now)
+        if command is None:
+            return None
+        return Turn(Decision("act", command, f"you referred back to {_said_as(last)}"), turn.evidence)
+
+    def _instead(
+        self, command: Command, rest: str, heard: Transcript | None, now: float, undo: bool = False
+    ) -> Turn | None:
+        """What replaces ``command`` when the driver takes it back: ``rest`` as a command of its own
+        (the car first taken back to before ``command`` when ``undo`` and it is the same intent), or
+        ``command`` with the values ``rest`` says ('dad' for the contact); None when it says none."""
+        alone = self._judged(rest, heard, now)
+        if alone.decision.verdict == "act":
+            return replace(alone, undo=undo and alone.decision.command.intent == command.intent)
+        said = {
+            slot: value
+            for slot in command.slots
+            if (value := self.understander.slots.value(command.intent, slot, rest)) is not None
+        }
+        changed = corrected(command, said)
+        if changed is None:
+            return None
+        return Turn(Decision("act", changed, f"you corrected {_said_as(command)}"), alone.evidence, undo=undo)
 
     def _execute(self, turn: Turn) -> Outcome:
-        decision, command = turn.decision, turn.decision.command
+        """Carry the turn out and remember it in the conversation."""
+        decision, command, now = turn.decision, turn.decision.command, self.clock()
         if decision.verdict == "ask":
+            self.dialogue = self.dialogue.asked(command, decision.question, now, decision.slot)
             return Outcome(False, decision.question)
         if decision.verdict == "refuse":
             return Outcome(
                 False,
                 CANCELLED if turn.evidence is None else f"Sorry, I didn't act on that: {decision.reason}.",
             )
-        return self.vehicle.execute(command.action, command.intent, command.slots, now=self.clock())
+        if turn.undo and self._before_last is not None:
+            self.vehicle.restore(self._before_last)
+        self._before_last = self.vehicle.state
+        self.dialogue = self.dialogue.acted(command, now)
+        return self.vehicle.execute(command.action, command.intent, command.slots, now=now)
 
     def listen(self, source, stop: threading.Event | None = None) -> Iterator[Event]:
         """One event per utterance from ``source`` until it ends or ``stop`` is set."""
@@ -207,10 +332,10 @@ CANCELLED = "Okay, I won't."
 """What the car says when the driver says no to its question."""
 
 
-def _event(turn: Turn, transcript: Transcript, source: str, outcome: Outcome, timings: dict) -> Event:
+def _event(turn: Turn, text: str, source: str, outcome: Outcome, timings: dict) -> Event:
     decision, evidence = turn.decision, turn.evidence
     return Event(
-        transcript=transcript.text,
+        transcript=text,
         status=STATUS[decision.verdict],
         intent=decision.command.intent,
         confidence=evidence.prediction.confidence if evidence else 1.0,  # an answer: the driver's own word
@@ -222,6 +347,37 @@ def _event(turn: Turn, transcript: Transcript, source: str, outcome: Outcome, ti
         source=source,
         timings_ms=timings,
     )
+
+
+def _compound_event(text: str, source: str, parts: tuple[Event, ...], timings: dict) -> Event:
+    """One utterance, several commands: each part its own event, the whole their sum."""
+    return Event(
+        transcript=text,
+        status="done",
+        intent=" + ".join(part.intent for part in parts),
+        confidence=min(part.confidence for part in parts),
+        slots={},
+        outcome=" ".join(part.outcome for part in parts),
+        carried_out=all(part.carried_out for part in parts),
+        reason=f"{len(parts)} commands in one utterance",
+        source=source,
+        timings_ms=timings,
+        parts=parts,
+    )
+
+
+def _new_command(turn: Turn, question: Question) -> bool:
+    """Whether a reply to a slot question is a command the policy acts on by itself, other than the
+    asked one still lacking the slot ('turn on the radio' after "Who should I call?")."""
+    command = turn.decision.command
+    return turn.decision.verdict == "act" and (
+        command.intent != question.command.intent or question.slot in command.slots
+    )
+
+
+def _said_as(command: Command) -> str:
+    """'windows (window=driver, state=open)': a command as the reasons name it."""
+    return f"{command.intent} ({', '.join(f'{slot}={value}' for slot, value in command.slots.items())})"
 
 
 def load_transcriber(config: AssistantConfig, library: IntentLibrary):

@@ -11,13 +11,22 @@ Pure: :class:`Evidence` in, :class:`Decision` out, no I/O. The thresholds live i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hassil.intents import TextSlotList
 from hassil.sample import sample_expression
 
-from assistant.events import Command, Decision, Evidence, SlotValue, Transcript, Verdict
-from assistant.intents import OUT_OF_SCOPE, IntentLibrary, SlotList, list_references
+from assistant.events import (
+    Command,
+    Decision,
+    Evidence,
+    Expectation,
+    Prediction,
+    SlotValue,
+    Transcript,
+    Verdict,
+)
+from assistant.intents import OUT_OF_SCOPE, IntentLibrary, Required, SlotList, list_references
 
 HALLUCINATIONS = frozenset(
     {
@@ -76,6 +85,10 @@ class PolicyOptions:
     low_logprob: float = field(
         default=-1.0, metadata={"help": "ask, not act, below this Whisper avg_logprob (Whisper's fallback)"}
     )
+    expected_weight: float = field(
+        default=10.0,
+        metadata={"help": "how much likelier an intent the moment expects is made ('phone' while it rings)"},
+    )
 
 
 def spoken_words(text: str) -> str:
@@ -94,8 +107,31 @@ class Policy:
         verdict, reason = self.verdict(evidence)
         if verdict == "refuse":
             return refuse(reason)
-        question = question_for(evidence.command, self.library) if verdict == "ask" else ""
-        return Decision(verdict, evidence.command, reason, question)
+        if verdict == "act":
+            return Decision(verdict, evidence.command, reason)
+        required = self._required(evidence)
+        if required is not None and not self._unsure(evidence):  # sure of the intent: ask for the slot
+            return Decision(verdict, evidence.command, reason, required.question, required.slot)
+        return Decision(verdict, evidence.command, reason, question_for(evidence.command, self.library))
+
+    def _required(self, evidence: Evidence) -> Required | None:
+        """The first required slot the evidence lacks, with the YAML's question for it."""
+        intent = self.library.intents.get(evidence.command.intent)
+        required = intent.required if intent else ()
+        return next((r for r in required if r.slot in evidence.missing_required), None)
+
+    def favour(self, prediction: Prediction, expectation: Expectation) -> Prediction:
+        """``prediction`` with the intents ``expectation`` names made ``expected_weight`` times likelier
+        (Bayes with a prior): 'decline' while the phone rings is the phone, not the media."""
+        if not expectation.intents or prediction.intent in expectation.intents:
+            return prediction
+        weighted = [
+            (name, score * (self.options.expected_weight if name in expectation.intents else 1.0))
+            for name, score in prediction.ranking
+        ]
+        total = sum(score for _, score in weighted) or 1.0
+        ranking = tuple(sorted(((name, score / total) for name, score in weighted), key=lambda r: -r[1]))
+        return replace(prediction, intent=ranking[0][0], confidence=ranking[0][1], ranking=ranking)
 
     def verdict(self, evidence: Evidence) -> tuple[Verdict, str]:
         """The verdict and its reason, without wording the question (what tuning needs)."""
@@ -128,8 +164,8 @@ class Policy:
             return f"'{evidence.command.slots.get(slot)}' doesn't sound like a {slot}"
         return ""
 
-    def _doubt(self, evidence: Evidence) -> str:
-        """Why the car should ask before acting ('' when the evidence is there)."""
+    def _unsure(self, evidence: Evidence) -> str:
+        """Why the intent itself is in doubt ('' when the model is sure of it)."""
         options, prediction = self.options, evidence.prediction
         if prediction.confidence < options.act_threshold:
             return (
@@ -137,6 +173,14 @@ class Policy:
             )
         if len(prediction.ranking) > 1 and prediction.margin < options.margin:
             return f"could be {prediction.intent} or {prediction.ranking[1][0]}"
+        return ""
+
+    def _doubt(self, evidence: Evidence) -> str:
+        """Why the car should ask before acting ('' when the evidence is there)."""
+        options = self.options
+        unsure = self._unsure(evidence)
+        if unsure:
+            return unsure
         if evidence.missing_required:
             return f"no {', '.join(evidence.missing_required)} heard"
         if not evidence.template_matched and not evidence.slot_confidence:

@@ -12,6 +12,7 @@ Two ways in, both through hassil:
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,6 +28,15 @@ TALK = 0.0
 """The trust in a free-text value far longer than any sample ('call now and get 50 off your order')."""
 FREE_TEXT_SLACK_WORDS = 2
 """How many words a free-text value may run past the longest sample value in the YAML."""
+TALK_WORDS = frozenset(
+    [
+        "i", "i'm", "i'll", "i've", "i'd", "me", "you", "you're", "you'll", "we", "we're", "they", "he",
+        "she", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "can't", "don't",
+        "won't", "what", "why", "how", "when", "where", "who", "if", "because", "but", "so",
+    ]
+)
+"""Words of a sentence about something, never of a name: 'i'll call you back after dinner' answers no
+"Where to?"."""
 SPOKEN_FILLERS = ("okay", "ok", "oh", "uh", "um", "hey")
 """Sounds Whisper writes around a command that no template says: skipped when matching templates."""
 SOUND_ALIKE_MIN_RATIO = 0.8
@@ -88,6 +98,7 @@ class SlotResolver:
         self._lists = {name: library.slot_lists(name) for name in library.intents}
         self._samples = _free_text_samples(library)
         self._phrases = {name: _closed_phrases(lists) for name, lists in self._lists.items()}
+        self._list_values = functools.lru_cache(maxsize=4096)(self._read_lists)
 
     def read(self, intent: str, text: str, spans: tuple[TaggedSpan, ...]) -> SlotReading:
         """The template's slots when one says the text (and the tagger doesn't read its free text
@@ -189,10 +200,9 @@ class SlotResolver:
         numbers first, then a sound-alike phrase, then free text."""
         lists = self._lists.get(intent, {}).get(span.slot, [])
         enumerated = [lst for lst in lists if not lst.free_text]
-        for slot_list in enumerated:
-            value = self._said(slot_list, span.text)
-            if value is not None:
-                return value
+        value = self._listed(enumerated, span.text)
+        if value is not None:
+            return value
         value = _sound_alike(span.text, enumerated)
         if value is not None:
             return value
@@ -200,11 +210,69 @@ class SlotResolver:
             return _trimmed(span.words) or None
         return None
 
-    def _said(self, slot_list: SlotList, text: str) -> SlotValue | None:
-        for match in recognize_all(text, self._list_intents):
-            if match.intent.name == slot_list.name:
-                return _plain(match.entities[slot_list.name].value)
+    def value(self, intent: str, slot: str, text: str) -> SlotValue | None:
+        """``text`` read as one value of ``slot`` (the answer to "Who should I call?"): a phrase of the
+        slot's lists said in it, longest first, or a sound-alike of one; else, for a free-text slot,
+        the text itself when it reads as a name: no longer than the longest sample value, and no
+        :data:`TALK_WORDS` in it."""
+        said = normalize(text).split()
+        lists = self._lists.get(intent, {}).get(slot, [])
+        enumerated = [lst for lst in lists if not lst.free_text]
+        for start, end in _spans(len(said)):
+            value = self._listed(enumerated, " ".join(said[start:end]))
+            if value is not None:
+                return value
+        value = _sound_alike(" ".join(said), enumerated)
+        if value is not None or not any(lst.free_text for lst in lists):
+            return value
+        free = _trimmed(tuple(said))
+        longest = max((len(sample.split()) for sample in self._samples.get(slot, ())), default=0)
+        named = free and len(free.split()) <= longest and not TALK_WORDS & set(free.split())
+        return free if named else None
+
+    def values_in(self, intent: str, text: str) -> dict[str, SlotValue]:
+        """Every slot value the intent's lists (not free text) say somewhere in ``text``, longest
+        phrases first, no word read twice: 'close it again' under windows → state closed."""
+        said = normalize(text).split()
+        taken: set[int] = set()
+        values: dict[str, SlotValue] = {}
+        for start, end in _spans(len(said)):
+            if taken & set(range(start, end)):
+                continue
+            for slot, lists in self._lists.get(intent, {}).items():
+                value = self._listed([lst for lst in lists if not lst.free_text], " ".join(said[start:end]))
+                if value is not None and slot not in values:
+                    values[slot] = value
+                    taken |= set(range(start, end))
+                    break
+        return values
+
+    def phrase(self, intent: str, slot: str, value: SlotValue) -> str | None:
+        """The YAML's first phrase that says ``value`` for ``slot`` of ``intent`` (None: no list does)."""
+        for slot_list in self._lists.get(intent, {}).get(slot, []):
+            for listed in slot_list.values:
+                if listed.out == value:
+                    return listed.phrases[0]
         return None
+
+    def _listed(self, lists: list[SlotList], text: str) -> SlotValue | None:
+        """The value the first of ``lists`` that says ``text`` gives it (synonyms, digits, spoken numbers)."""
+        said = self._list_values(text)
+        return next((said[lst.name] for lst in lists if lst.name in said), None)
+
+    def _read_lists(self, text: str) -> dict[str, SlotValue]:
+        """List name → the value it reads ``text`` as, for every list that says it."""
+        values: dict[str, SlotValue] = {}
+        for match in recognize_all(text, self._list_intents):
+            values.setdefault(match.intent.name, _plain(match.entities[match.intent.name].value))
+        return values
+
+
+def _spans(length: int) -> Iterable[tuple[int, int]]:
+    """Every ``(start, end)`` of a text of ``length`` words, longest first, then left to right."""
+    for size in range(length, 0, -1):
+        for start in range(length - size + 1):
+            yield start, start + size
 
 
 def _wildcard_words(match: RecognizeResult) -> int:

@@ -429,6 +429,11 @@ def apply(
         return _refuse(state, str(error))
 
 
+def likely_actions(state: VehicleState) -> tuple[str, ...]:
+    """The actions the car's state invites now: the phone's while it rings ("answer", "decline")."""
+    return ("control_phone",) if state.phone.status == "ringing" else ()
+
+
 def _understood(intent: str, slots: Slots) -> str:
     """'Understood orderDrink: size=large, coffeeDrink=latte': what a car without that action heard."""
     said = ", ".join(f"{name}={value}" for name, value in slots.items())
@@ -450,6 +455,10 @@ class Vehicle:
         """Apply an action to the current state and keep the result."""
         self._state, outcome = apply(self._state, action, intent, slots, now)
         return outcome
+
+    def restore(self, state: VehicleState) -> None:
+        """Back to an earlier state, at today's speed: a correction takes back the command it corrects."""
+        self._state = replace(state, speed_kmh=self._state.speed_kmh)
 
     def simulate_incoming_call(self, contact: str) -> Outcome:
         """Make the phone ring, unless it is already busy."""

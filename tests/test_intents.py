@@ -75,6 +75,50 @@ def test_fingerprint_ignores_what_is_read_only_at_run_time(tmp_path):
     assert load_intents(write(tmp_path, more)).fingerprint != base
 
 
+REQUIRED = VALID.replace("    action: set_light\n", "    action: set_light\n    required:\n      light: {ask: 'Which light?', unless: [state=off]}\n")
+
+
+def test_required_slots_are_read_with_their_question_and_what_makes_them_unneeded(tmp_path):
+    intent = load_intents(write(tmp_path, REQUIRED)).intents["lights"]
+    (required,) = intent.required
+    assert (required.slot, required.question) == ("light", "Which light?")
+    assert intent.missing({"state": "on"}) == (required,)
+    assert intent.missing({"state": "off"}) == intent.missing({"light": "high_beams"}) == ()
+    short = REQUIRED.replace("{ask: 'Which light?', unless: [state=off]}", "Which light?")
+    assert load_intents(write(tmp_path, short)).intents["lights"].missing({"state": "off"})
+
+
+def test_required_slots_need_no_retraining(tmp_path):
+    assert load_intents(write(tmp_path, REQUIRED)).fingerprint == load_intents(write(tmp_path, VALID)).fingerprint
+
+
+def test_the_shipped_intents_ask_for_a_contact_a_destination_and_a_temperature():
+    library = load_intents()
+    asks = {name: [r.question for r in intent.missing({})] for name, intent in library.intents.items()}
+    assert asks["phone"] == ["Who should I call?"] and asks["navigation"] == ["Where to?"]
+    assert asks["climate"] and not asks["lights"]
+    assert library.intents["phone"].missing({"action": "answer"}) == ()
+
+
+@pytest.mark.parametrize(
+    ("required", "words"),
+    [
+        ("colour: 'Which colour?'", "requires 'colour', a slot none of its templates fill"),
+        ("light: {unless: [state]}", "needs a question to ask"),
+        ("light: {ask: 'Which?', unless: [colour=red]}", "names 'colour'"),
+        ("light: {ask: 'Which?', unless: state}", "must be a list"),
+        ("[light]", "must map slots to questions"),
+    ],
+)
+def test_a_bad_required_slot_is_one_line_with_its_place(tmp_path, required, words):
+    text = VALID.replace("    action: set_light\n", f"    action: set_light\n    required:\n      {required}\n")
+    if required.startswith("["):
+        text = VALID.replace("    action: set_light\n", f"    action: set_light\n    required: {required}\n")
+    message = error_for(tmp_path, text)
+    assert message.startswith(f"{tmp_path / 'intents.yaml'}:"), message
+    assert words in message and ":1:" not in message
+
+
 @pytest.mark.parametrize(
     ("change", "line", "words"),
     [

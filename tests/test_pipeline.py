@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 
 import pytest
 
@@ -51,7 +52,7 @@ def test_an_intent_the_car_has_no_action_for_gets_an_outcome_not_a_crash(assista
 class FakeTranscriber:
     """Stands in for Whisper: the utterance's source name is what was 'said'."""
 
-    def transcribe(self, utterance: Utterance) -> Transcript:
+    def transcribe(self, utterance: Utterance, expected: Sequence[str] = ()) -> Transcript:
         return Transcript(text=utterance.source, asr_ms=123.0)
 
 
@@ -232,7 +233,7 @@ class ScriptedSpeech:
     def __init__(self, no_speech_prob: float = 0.05, avg_logprob: float = -0.2) -> None:
         self.no_speech_prob, self.avg_logprob = no_speech_prob, avg_logprob
 
-    def transcribe(self, utterance: Utterance) -> Transcript:
+    def transcribe(self, utterance: Utterance, expected: Sequence[str] = ()) -> Transcript:
         return Transcript(utterance.source, 100.0, self.no_speech_prob, self.avg_logprob)
 
 
@@ -250,3 +251,70 @@ def test_a_spoken_yes_answers_and_whispers_silence_neither_answers_nor_drops_the
     assert conversation.vehicle.state.navigation.destination is None
     event = spoken(conversation, "Yes.", ScriptedSpeech())  # the question still stands
     assert event.status == "done" and conversation.vehicle.state.navigation.destination == "phoenix"
+
+
+# -- the conversation: follow-up slots, references back, corrections, several commands -------------
+
+
+def say(*texts: str) -> list[dict]:
+    result = run_cli("say", *texts)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_say_asks_for_a_missing_slot_and_the_next_text_fills_it():
+    call, mom, navigate, airport, warm, degrees = say(
+        "call", "mom", "navigate", "the airport", "set the temperature", "twenty-one"
+    )
+    assert call["status"] == "asked" and call["outcome"] == "Who should I call?"
+    assert mom["status"] == "done" and mom["slots"]["contact"] == "mom" and "Calling mom" in mom["outcome"]
+    assert navigate["outcome"] == "Where to?" and airport["slots"] == {"destination": "airport"}
+    assert warm["status"] == "asked" and degrees["carried_out"] and "21 °C" in degrees["outcome"]
+
+
+def test_say_refers_back_to_the_last_command_and_steps_from_the_cars_state():
+    events = say(
+        "play the radio", "turn it off", "open the driver window", "the passenger one too", "a bit warmer", "a bit more"
+    )
+    assert events[1]["intent"] == "media" and "Stopped City FM" in events[1]["outcome"]
+    assert events[3]["slots"]["window"] == "passenger" and "Passenger window open" in events[3]["outcome"]
+    assert "22 °C" in events[4]["outcome"] and "23 °C" in events[5]["outcome"]
+    assert "referred back" in events[1]["reason"] and "referred back" in events[5]["reason"]
+
+
+def test_say_carries_out_each_command_of_an_utterance_in_order_and_keeps_phrases_whole():
+    both, again, rock, simon = say(
+        "turn on the high beams and open the sunroof", "close it again", "rock and roll", "play simon and garfunkel"
+    )
+    first, second = both["parts"]
+    assert (first["intent"], second["intent"]) == ("lights", "windows") and both["carried_out"]
+    assert first["transcript"] == "turn on the high beams" and "Sunroof open" in second["outcome"]
+    assert again["slots"] == {"window": "sunroof", "state": "closed"}
+    assert "parts" not in rock and rock["status"] == "refused"
+    assert "parts" not in simon and simon["slots"]["query"] == "simon and garfunkel"
+
+
+def test_say_takes_a_correction_instead_of_what_it_corrects():
+    corrected, hang_up, call, instead = say("call mom, no, call dad", "hang up", "call mom", "no, james")
+    assert corrected["slots"]["contact"] == "dad" and "parts" not in corrected
+    assert instead["slots"]["contact"] == "james" and instead["outcome"] == "Calling james."
+
+
+def test_a_slot_question_lapses_and_the_last_command_is_forgotten_after_ten_seconds(conversation):
+    conversation.policy = Policy(conversation.library)
+    assert conversation.handle_text("call").outcome == "Who should I call?"
+    conversation.clock.now += 10.5
+    assert conversation.handle_text("mom").status == "refused"
+    assert conversation.handle_text("open the sunroof").status == "done"
+    conversation.clock.now += 10.5
+    assert conversation.handle_text("close it again").status != "done"
+    assert conversation.vehicle.state.windows.sunroof == 100
+
+
+def test_while_the_phone_rings_answer_and_decline_are_what_is_expected(conversation):
+    conversation.policy = Policy(conversation.library)
+    conversation.vehicle.simulate_incoming_call("mom")
+    assert conversation.expecting().intents == ("phone",)
+    event = conversation.handle_text("decline")
+    assert event.intent == "phone" and "Declined the call from mom" in event.outcome
+    assert conversation.expecting().intents == ()

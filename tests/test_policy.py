@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.events import Command, Evidence, Prediction, Transcript
+from assistant.events import Command, Evidence, Expectation, Prediction, Transcript
 from assistant.intents import OUT_OF_SCOPE, load_intents
 from assistant.policy import Policy, PolicyOptions, question_for
 
@@ -125,3 +125,26 @@ def test_thresholds_come_from_the_options():
 )
 def test_questions_are_worded_from_the_yaml_templates(command, question):
     assert question_for(command, load_intents()) == question
+
+
+CALL = Command("phone", {"action": "call"}, "control_phone")
+
+
+def test_a_sure_intent_missing_a_required_slot_asks_the_yamls_question_for_it(policy):
+    decision = policy.decide(evidence(("phone", 0.95), ("media", 0.02), command=CALL, missing=("contact",)))
+    assert decision.verdict == "ask" and decision.reason == "no contact heard"
+    assert (decision.question, decision.slot) == ("Who should I call?", "contact")
+
+
+def test_an_unsure_intent_missing_a_slot_asks_yes_or_no_first(policy):
+    decision = policy.decide(evidence(("phone", 0.6), ("media", 0.3), command=CALL, missing=("contact",)))
+    assert decision.verdict == "ask" and decision.slot == "" and decision.question.endswith("?")
+
+
+def test_an_expected_intent_is_favoured_and_the_rest_left_alone(policy):
+    decline = Prediction("decline", "media", 0.74, (("media", 0.74), ("phone", 0.12), (OUT_OF_SCOPE, 0.14)))
+    favoured = policy.favour(decline, Expectation(("phone",)))
+    assert favoured.intent == "phone" and favoured.confidence > 0.5
+    assert abs(sum(score for _, score in favoured.ranking) - 1.0) < 1e-9
+    assert policy.favour(decline, Expectation()) == decline
+    assert policy.favour(decline, Expectation(("media",))) == decline

@@ -212,3 +212,34 @@ def test_free_text_that_also_says_another_value_of_a_slot_is_doubted(resolver):
     assert doubted.confidence == {"action": 1.0, "query": 0.5}
     agreeing = resolver.read("media", "play blast from the past", ())  # 'blast' says play too
     assert agreeing.confidence == {"action": 1.0, "query": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("intent", "slot", "text", "value"),
+    [
+        ("phone", "contact", "mom", "mom"),
+        ("navigation", "destination", "the airport", "airport"),
+        ("navigation", "destination", "grandma's house", "grandma's house"),
+        ("climate", "temperature", "twenty-one", 21),
+        ("climate", "temperature", "21 degrees", 21),
+        ("windows", "window", "the passenger window", "passenger"),
+        ("navigation", "destination", "i'll call you back after dinner", None),  # talk, not a name
+        ("phone", "contact", "come on come on change already", None),  # longer than any name
+        ("windows", "window", "the glovebox", None),  # no window the list says
+    ],
+)
+def test_a_reply_is_read_as_one_value_of_the_asked_slot(resolver, intent, slot, text, value):
+    assert resolver.value(intent, slot, text) == value
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "values"),
+    [
+        ("lights", "turn it off", {"state": "off"}),
+        ("windows", "close it halfway", {"state": "closed", "amount": 50}),
+        ("media", "turn it off", {"action": "stop"}),
+        ("windows", "what a lovely evening", {}),
+    ],
+)
+def test_the_values_an_intents_lists_say_anywhere_in_a_text(resolver, intent, text, values):
+    assert resolver.values_in(intent, text) == values

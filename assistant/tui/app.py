@@ -28,7 +28,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Input
 from textual.worker import get_current_worker
 
-from assistant.dialogue import Confirmation
+from assistant.dialogue import Question
 from assistant.events import Event
 from assistant.limits import TextError, check_command
 from assistant.tui import backend
@@ -143,7 +143,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.source: Any = None
         self.audio_problem = ""
         self.listening = False
-        self.question: Confirmation | None = None
+        self.question: Question | None = None
         """The car's question on screen, while it stands."""
         self._jobs: queue.Queue[backend.Job | None] = queue.Queue()
         self._stop = threading.Event()
@@ -500,8 +500,8 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.notify("The car is back to its starting state.", title="Reset")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Y and N are there only while the car's question stands."""
-        return self.question is not None if action == "answer" else True
+        """Y and N are there only while the car's yes-or-no question stands (not "Who should I call?")."""
+        return self.question is not None and not self.question.slot if action == "answer" else True
 
     def action_answer(self, yes: bool) -> None:
         """^Y / ^N: answer the car's question, the same as saying yes or no."""

@@ -105,6 +105,10 @@ class SharedVehicle(Vehicle):
         with self._lock:
             super().reset()
 
+    def restore(self, state: VehicleState) -> None:
+        with self._lock:
+            super().restore(state)
+
 
 def load_assistant(config: AssistantConfig) -> Assistant:
     """The intent classifier only: typing works as soon as this returns; Whisper comes later."""
