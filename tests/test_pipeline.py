@@ -250,3 +250,13 @@ def test_a_spoken_yes_answers_and_whispers_silence_neither_answers_nor_drops_the
     assert conversation.vehicle.state.navigation.destination is None
     event = spoken(conversation, "Yes.", ScriptedSpeech())  # the question still stands
     assert event.status == "done" and conversation.vehicle.state.navigation.destination == "phoenix"
+
+
+def test_reset_gives_the_car_back_as_created_and_drops_the_question(conversation):
+    ask(conversation)
+    conversation.policy = Policy(conversation.library)
+    assert conversation.handle_text("turn on the high beams").status == "done"
+    conversation.reset()
+    assert conversation.vehicle.state == type(conversation.vehicle)().state
+    assert conversation.dialogue.waiting(conversation.clock()) is None
+    assert conversation.handle_text("yes").status == "refused"  # the question went with the reset
