@@ -1,4 +1,4 @@
-"""The benchmarks' own machinery: the exact overlap check."""
+"""The benchmarks' own machinery: reproducible speech, the exact overlap check."""
 
 from __future__ import annotations
 
@@ -18,6 +18,49 @@ def script(monkeypatch):
     """``script("speech")``: a module of ``scripts/``, imported as the benchmarks import each other."""
     monkeypatch.syspath_prepend(str(SCRIPTS))
     return importlib.import_module
+
+
+# -- rendered speech ------------------------------------------------------------------------------
+
+
+def test_piper_speech_is_the_same_bytes_on_every_render_whatever_came_before(script, tmp_path):
+    speech = script("speech")
+    first = speech.Renderer(folder=tmp_path / "a", seed=3)
+    second = speech.Renderer(folder=tmp_path / "b", seed=3)
+    first.render("open the sunroof", speech.PIPER_VOICE)  # another sentence drawn first, in one of them
+    one = first.render("turn on the fog lights", speech.PIPER_VOICE).read_bytes()
+    two = second.render("turn on the fog lights", speech.PIPER_VOICE).read_bytes()
+    assert one == two
+    other_seed = speech.Renderer(folder=tmp_path / "c", seed=4).render("turn on the fog lights", speech.PIPER_VOICE)
+    assert other_seed.read_bytes() != one  # the seed is what fixes Piper's noise
+
+
+def test_the_cache_is_reused_only_for_the_same_inputs(script, tmp_path, monkeypatch):
+    speech = script("speech")
+    renderer = speech.Renderer(folder=tmp_path, seed=0)
+    voice = speech.PIPER_VOICE
+    paths = {
+        renderer.path("call mom", voice),
+        renderer.path("call dad", voice),
+        speech.Renderer(folder=tmp_path, seed=1).path("call mom", voice),
+        speech.Renderer(folder=tmp_path, noise_scale=0.3).path("call mom", voice),
+        speech.Renderer(folder=tmp_path, length_scale=1.2).path("call mom", voice),
+        renderer.path("call mom", speech.ESPEAK_VOICES[0]),
+    }
+    assert len(paths) == 6
+    assert renderer.path("call mom", voice) == speech.Renderer(folder=tmp_path).path("call mom", voice)
+    assert all(path.parent == tmp_path for path in paths)
+
+    rendered = renderer.render("call mom", voice)
+    monkeypatch.setattr(speech.Renderer, "_render_piper", lambda *_: pytest.fail("rendered again"))
+    assert renderer.render("call mom", voice) == rendered
+
+
+def test_speech_is_cached_in_the_repositorys_ignored_data_folder_by_default(script):
+    speech, paths = script("speech"), script("paths")
+    folder = speech.Renderer().folder
+    assert folder == paths.REPO / "data" / "speech"
+    assert "/data/" in (paths.REPO / ".gitignore").read_text().split()
 
 
 # -- the exact overlap check ------------------------------------------------------------------------
