@@ -1,4 +1,4 @@
-"""The benchmarks' own machinery: reproducible speech, the exact overlap check."""
+"""The benchmarks' own machinery: reproducible speech, the exact overlap check, one clip at a time."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import importlib
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from assistant.dialogue import Dialogue
 from assistant.intents import load_intents
+from assistant.vehicle import Vehicle
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
@@ -133,3 +136,37 @@ def test_overlap_with_wildcards_takes_any_free_text_value(script, tiny):
     overlap = script("check_dev_overlap")
     found = overlap.reachable(tiny, ["take me to the zoo", "take me"], wildcards=True)
     assert [r.text for r in found] == ["take me to the zoo"]
+
+
+# -- false actions: one clip at a time --------------------------------------------------------------
+
+
+class Recorder:
+    """An assistant whose every clip leaves the car changed and a question pending."""
+
+    def __init__(self):
+        self.vehicle = Vehicle()
+        self.dialogue = Dialogue()
+        self.seen: list[tuple[bool, bool]] = []
+        """For each clip: was the car as created, and no question pending, when it began?"""
+
+    def reset(self):
+        self.vehicle.reset()
+        self.dialogue = Dialogue()
+
+    def listen(self, source):
+        self.seen.append((self.vehicle.state == Vehicle().state, self.dialogue == Dialogue()))
+        self.vehicle.execute("set_light", "lights", {"light": "high_beams", "state": "on"})
+        self.dialogue = Dialogue(pending=object())
+        return iter(())
+
+
+def test_false_actions_judges_every_clip_on_a_fresh_car(script, tmp_path):
+    bench = script("bench_false_actions")
+    speech = script("speech")
+    clips = [bench.Clip("silence", f"clip {i}", np.zeros(1600, dtype=np.float32)) for i in range(3)]
+    assistant = Recorder()
+    outcomes = bench.run(assistant, clips, speech.Renderer(folder=tmp_path))
+    assert assistant.seen == [(True, True)] * 3
+    assert [o.state_changed for o in outcomes] == [True] * 3
+    assert len(list((tmp_path / "clips").glob("*.wav"))) == 3  # in the folder the renderer names
