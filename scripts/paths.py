@@ -17,7 +17,7 @@ SPEECH_DIR = REPO / "data" / "speech"
 DOCS = REPO / "docs"
 
 DEV_NOT_HELD_OUT = (
-    "dev.jsonl was looked at while the model, templates and policy were developed, and many of its lines "
+    "dev.jsonl was looked at while the models and templates were developed, and many of its lines "
     "are sentences the templates can say (`scripts/check_dev_overlap.py`): its figures are not held-out "
     "figures."
 )
