@@ -47,9 +47,9 @@ class PolicyOptions:
     """Every threshold of the policy; the CLI's flags are made from these fields.
 
     The first four were chosen by ``scripts/tune_policy.py`` on the held-out synthetic splits, for the
-    shipped QLoRA model: in-scope lines right (done or asked) 96.4 %, done right 75.6 %, done wrong
-    2.8 %, out-of-scope lines done or asked 1.2 % (acting without a template: 84.2 % done right but
-    5.6 % done wrong). Rerun it for a new model. The slot thresholds sit between the slot filler's
+    shipped QLoRA model: in-scope lines right (done or asked) 95.3 %, done right 83.9 %, done wrong
+    4.4 %, out-of-scope lines done or asked 2.5 % (acting only on a template: 73.3 % done right,
+    3.1 % done wrong). Rerun it for a new model. The slot thresholds sit between the slot filler's
     three levels (a phrase or sound-alike ≥ 0.8, unvouched free text 0.5, talk 0); the speech ones
     are Whisper's own defaults (``no_speech_threshold``, ``log_prob_threshold``).
     """

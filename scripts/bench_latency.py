@@ -241,6 +241,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--voice", choices=VOICES, default=PIPER_VOICE)
+    parser.add_argument("--limit", type=int, help="only the first N commands (a quick look)")
     parser.add_argument("--out", type=Path, default=DOCS / "latency.md")
     add_speech_options(parser)
     return parser.parse_args(argv)
@@ -248,7 +249,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    clips = render_commands(COMMANDS, args.voice, renderer_from(args))
+    clips = render_commands(COMMANDS[: args.limit], args.voice, renderer_from(args))
     assistant, listener = start_listening()
     load_before = load_average()
     try:
