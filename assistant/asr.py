@@ -24,6 +24,7 @@ import numpy as np
 from faster_whisper import WhisperModel, available_models
 from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import get_suppressed_tokens
 
 from assistant.events import SAMPLE_RATE, Transcript, Utterance
 from assistant.grammar import Grammar
@@ -184,6 +185,35 @@ class Transcriber:
         if self.grammar is not None or expected:
             free = self._guided(audio, free, expected)
         return replace(free, asr_ms=_ms_since(started))
+
+    def nbest(self, speech: Utterance | np.ndarray, n: int) -> list[str]:
+        """Whisper's ``n`` best transcripts by beam search, best first, free (no grammar).
+
+        Decoded as :meth:`transcribe` decodes (same prompt, encoder window, token cap, suppressed
+        tokens and loop guard) but with every hypothesis of the beam kept, where faster-whisper keeps
+        only the best: what an n-best rescoring could choose from. Unlike :meth:`transcribe`, Whisper's
+        no-speech skip is not applied.
+        """
+        audio = speech.audio if isinstance(speech, Utterance) else speech
+        seconds = len(audio) / SAMPLE_RATE
+        self._model.encoder_frames = self._encoder_frames(seconds)
+        features = self._model.feature_extractor(audio.astype(np.float32, copy=False))
+        content = features[:, : len(audio) // self._model.feature_extractor.hop_length]
+        encoded = self._model.encode(pad_or_trim(content))
+        previous = self._tokenizer.encode(" " + self.initial_prompt.strip()) if self.initial_prompt else []
+        prompt = self._model.get_prompt(
+            self._tokenizer, previous, without_timestamps=True, hotwords=self.hotwords
+        )
+        result = self._model.model.generate(
+            encoded,
+            [prompt],
+            beam_size=n,
+            num_hypotheses=n,
+            max_length=len(prompt) + token_cap(seconds),
+            suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(self._tokenizer, [-1]),
+        )[0]
+        return [collapse_repeats(self._tokenizer.decode(ids).strip()) for ids in result.sequences_ids]
 
     def _guided(self, audio: np.ndarray, free: Transcript, expected: Sequence[str]) -> Transcript:
         """The grammar's say on a free transcript: kept, or replaced by an expected sentence or a

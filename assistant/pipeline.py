@@ -119,6 +119,12 @@ class Assistant:
         """Switch classifier (say QLoRA ↔ BERT) without touching the car or the transcriber."""
         self.understander = Understander(load_classifier(model_dir, self.library), self.library)
 
+    def reset(self) -> None:
+        """The car as it was created and no conversation under way (benchmarks judge each clip alone)."""
+        with self._turns:
+            self.vehicle.reset()
+            self.dialogue = Dialogue()
+
     def handle_text(self, text: str, source: str = "typed") -> Event:
         """The path from the text onwards: NLU, policy, dialogue, vehicle."""
         transcript = Transcript(text=text, asr_ms=0.0)

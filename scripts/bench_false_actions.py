@@ -10,8 +10,10 @@ endpointer → ``Assistant.listen``: Whisper tiny.en, the shipped QLoRA classifi
   benchmark, all forty spoken by the Piper voice en_US-joe-medium (clean), and the first thirty by
   espeak-ng en-us / en-gb in turn, under cabin noise at 12 dB SNR.
 
-The bar: no event is ``done`` (asked or refused only) and the vehicle's state never changes. Prints counts per
-category and every false action, and writes docs/false_actions.md. About 1 minute.
+The bar: no event is ``done`` (asked or refused only) and the vehicle's state never changes. The car
+and the conversation are reset before every clip, so each clip is judged alone. Prints counts per
+category and every false action, and writes docs/false_actions.md. About 1 minute. Speech is rendered
+deterministically into ``--speech-dir`` (default data/speech; see ``scripts/speech.py``).
 
 The built-in forty have been seen while writing the out-of-scope templates, so they flatter the
 model. ``--sentences scripts/data/unseen_talk.txt`` speaks 100 lines that nobody tuned anything on
@@ -24,19 +26,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from paths import DOCS
 from speech import (
     ESPEAK_VOICES,
     PIPER_VOICE,
+    Renderer,
+    add_speech_options,
     load_average,
     mix_at_snr,
     model_label,
     noise_at,
-    speech_audio,
+    renderer_from,
     write_wav,
 )
 
@@ -44,7 +48,6 @@ from assistant.audio import WavFileSource
 from assistant.events import SAMPLE_RATE, Event
 from assistant.pipeline import Assistant, AssistantConfig
 
-REPO = Path(__file__).resolve().parent.parent
 NOISE_LEVELS_DBFS = (-50.0, -40.0, -32.0, -25.0)
 NOISE_SEEDS = 5
 SPEECH_NOISE_SNR_DB = 12.0
@@ -135,28 +138,36 @@ def noise_clips() -> list[Clip]:
     ]
 
 
-def speech_clips(sentences: list[str]) -> list[Clip]:
+def speech_clips(sentences: list[str], renderer: Renderer) -> list[Clip]:
     """Every sentence by Piper, clean; the first thirty by espeak (voices in turn) under cabin noise."""
     clips = [
         Clip(
-            "non-command speech", f"{PIPER_VOICE}: {text}", mix_at_snr(speech_audio(text, PIPER_VOICE), None)
+            "non-command speech",
+            f"{PIPER_VOICE}: {text}",
+            mix_at_snr(renderer.audio(text, PIPER_VOICE), None),
         )
         for text in sentences
     ]
     for i, text in enumerate(sentences[:ESPEAK_SENTENCES]):
         voice = ESPEAK_VOICES[i % len(ESPEAK_VOICES)]
-        audio = mix_at_snr(speech_audio(text, voice), SPEECH_NOISE_SNR_DB, seed=200 + i)
+        audio = mix_at_snr(renderer.audio(text, voice), SPEECH_NOISE_SNR_DB, seed=200 + i)
         clips.append(Clip("non-command speech", f"{voice} @ {SPEECH_NOISE_SNR_DB:g} dB: {text}", audio))
     return clips
 
 
-def run(assistant: Assistant, clips: list[Clip], folder: Path) -> list[Outcome]:
-    outcomes = []
-    for i, clip in enumerate(clips):
-        before = assistant.vehicle.state
-        events = list(assistant.listen(WavFileSource([write_wav(folder / f"clip{i}.wav", clip.audio)])))
-        outcomes.append(Outcome(clip, events, assistant.vehicle.state != before))
-    return outcomes
+def run_clip(assistant: Assistant, clip: Clip, path: Path) -> Outcome:
+    """One clip through the hands-free path, on a fresh car with no question pending: no clip's
+    outcome depends on what an earlier one did."""
+    assistant.reset()
+    before = assistant.vehicle.state
+    events = list(assistant.listen(WavFileSource([write_wav(path, clip.audio)])))
+    return Outcome(clip, events, assistant.vehicle.state != before)
+
+
+def run(assistant: Assistant, clips: list[Clip], renderer: Renderer) -> list[Outcome]:
+    return [
+        run_clip(assistant, clip, renderer.clip_path(f"false-action-{i}.wav")) for i, clip in enumerate(clips)
+    ]
 
 
 def report(outcomes: list[Outcome], model: str, source: str) -> str:
@@ -202,6 +213,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "e.g. scripts/data/unseen_talk.txt",
     )
     parser.add_argument("--out", type=Path, help="default: docs/false_actions.md, or _<file name>.md")
+    parser.add_argument("--limit", type=int, help="only the first N clips of each category (a quick look)")
+    add_speech_options(parser)
     return parser.parse_args(argv)
 
 
@@ -214,13 +227,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sentences = read_sentences(args.sentences) if args.sentences else NON_COMMANDS
     source = f"`{args.sentences}`" if args.sentences else "the forty sentences built into the script"
-    out = args.out or REPO / "docs" / (
+    out = args.out or DOCS / (
         f"false_actions_{args.sentences.stem}.md" if args.sentences else "false_actions.md"
     )
-    clips = silence_clips() + noise_clips() + speech_clips(sentences)
+    renderer = renderer_from(args)
+    limit = args.limit
+    clips = silence_clips()[:limit] + noise_clips()[:limit] + speech_clips(sentences[:limit], renderer)
     assistant = Assistant.from_config(AssistantConfig())
-    with tempfile.TemporaryDirectory(prefix="bench-false-") as folder:
-        outcomes = run(assistant, clips, Path(folder))
+    outcomes = run(assistant, clips, renderer)
     text = report(outcomes, model_label(assistant), source)
     print(text)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -20,22 +20,24 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from paths import DOCS
 from speech import (
     PIPER_VOICE,
     VOICES,
     LiveListener,
     Played,
+    Renderer,
+    add_speech_options,
     load_average,
     mix_at_snr,
     model_label,
     percentile,
     play_and_collect,
-    speech_audio,
+    renderer_from,
     trailing_silence_s,
     write_wav,
 )
@@ -46,7 +48,6 @@ from assistant.pipeline import Assistant, AssistantConfig
 from assistant.vehicle import VehicleState
 from training.evaluate import Labelled, command_correct
 
-REPO = Path(__file__).resolve().parent.parent
 STAGES = ("endpoint", "asr", "nlu", "action", "total")
 TARGET_P50_MS = 500.0
 TARGET_P95_MS = 1000.0
@@ -151,12 +152,13 @@ class Clip:
     """Silence after the speech's last active frame, to the end of the file."""
 
 
-def render_commands(commands: list[LiveCommand], voice: str, folder: Path) -> list[Clip]:
+def render_commands(commands: list[LiveCommand], voice: str, renderer: Renderer) -> list[Clip]:
     """Each command as a 16 kHz WAV with a short silence on each side (the sink is silent between)."""
     clips = []
     for i, command in enumerate(commands):
-        audio = mix_at_snr(speech_audio(command.text, voice), None, lead_s=0.2, tail_s=0.3)
-        clips.append(Clip(command, write_wav(folder / f"command{i}.wav", audio), trailing_silence_s(audio)))
+        audio = mix_at_snr(renderer.audio(command.text, voice), None, lead_s=0.2, tail_s=0.3)
+        path = write_wav(renderer.clip_path(f"command-{voice}-{i}.wav"), audio)
+        clips.append(Clip(command, path, trailing_silence_s(audio)))
     return clips
 
 
@@ -239,23 +241,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--voice", choices=VOICES, default=PIPER_VOICE)
-    parser.add_argument("--out", type=Path, default=REPO / "docs" / "latency.md")
+    parser.add_argument("--limit", type=int, help="only the first N commands (a quick look)")
+    parser.add_argument("--out", type=Path, default=DOCS / "latency.md")
+    add_speech_options(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-latency-") as folder:
-        clips = render_commands(COMMANDS, args.voice, Path(folder))
-        assistant, listener = start_listening()
-        load_before = load_average()
-        try:
-            trials = []
-            for clip in clips:
-                trials.append(run_trial(assistant, listener, clip))
-                print(f"{clip.command.text:40} {_summary(trials[-1])}", file=sys.stderr, flush=True)
-        finally:
-            listener.close()
+    clips = render_commands(COMMANDS[: args.limit], args.voice, renderer_from(args))
+    assistant, listener = start_listening()
+    load_before = load_average()
+    try:
+        trials = []
+        for clip in clips:
+            trials.append(run_trial(assistant, listener, clip))
+            print(f"{clip.command.text:40} {_summary(trials[-1])}", file=sys.stderr, flush=True)
+    finally:
+        listener.close()
     text = report(trials, args.voice, load_before, listener.mic, model_label(assistant))
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ Prints, per variant in models/: in-scope intent accuracy (done or asked with the
 out-of-scope rejection (refused), slot exact-match where slots are given, and `classify` latency per
 utterance (understanding and policy, batch of one, model load excluded: p50 and p95 over every
 sentence of the set, repeated). Done / asked / refused per intent: scripts/bench_understanding.py.
+The default set, dev.jsonl, was looked at during development: its figures are not held out.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import statistics
 import time
 from pathlib import Path
 
+from paths import DEV_NOT_HELD_OUT, DEV_SET
+
 from assistant.classifier import ModelError
 from assistant.intents import load_intents
 from assistant.nlu import Understander, load_classifier
 from assistant.pipeline import MODELS_DIR
 from assistant.policy import Policy
 from training.evaluate import read_jsonl, score
-
-DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 
 
 def latencies_ms(understander: Understander, policy: Policy, texts: list[str], repeats: int) -> list[float]:
@@ -38,7 +39,7 @@ def latencies_ms(understander: Understander, policy: Policy, texts: list[str], r
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("eval", nargs="?", type=Path, default=DEV)
+    parser.add_argument("eval", nargs="?", type=Path, default=DEV_SET)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     library = load_intents()
@@ -46,6 +47,8 @@ def main() -> None:
     examples = read_jsonl(args.eval, need_labels=True)
     texts = [e.text for e in examples]
     print(f"{args.eval}: {len(examples)} sentences\n")
+    if args.eval.resolve() == DEV_SET.resolve():
+        print(f"{DEV_NOT_HELD_OUT}\n")
     print("| variant | intent accuracy | out-of-scope rejection | slot exact-match | p50 ms | p95 ms |")
     print("|---|---|---|---|---|---|")
     for variant in ("qlora", "bert"):

@@ -1,6 +1,6 @@
 """Spoken commands in car noise: command accuracy of the whole speech path per voice and SNR.
 
-Every line of the dev set (/work/shared/eval/dev.jsonl: in-scope commands and out-of-scope chatter) is
+Every line of the dev set (``--dev``, default ../shared/eval/dev.jsonl: in-scope commands and out-of-scope chatter) is
 spoken by the neural Piper voice en_US-joe-medium and the espeak-ng voices en-us and en-gb, put under
 synthesized car-cabin noise (recipe in ``scripts/speech.py``) at each SNR with 0.5 s of noise alone
 before and after it, and fed through the real path: ``WavFileSource`` (hands-free: the microphone's
@@ -10,12 +10,16 @@ QLoRA classifier, slots, rejection). Clean clips (the same padding in silence) a
 Scoring: an in-scope line is correct when the car would act on exactly what was asked: the *first
 *done* event has the expected intent and every expected slot (``training.evaluate.command_correct``).
 No utterance, or no done one, is wrong. An out-of-scope line is correct when no event is done
-(nothing heard counts as rejected). Each clip gets its own noise seed; the same across runs.
+(nothing heard counts as rejected). Each clip gets its own noise seed; the same across runs. The car
+and the conversation are reset before every clip, so no clip is judged on another's state.
 
 Writes docs/noise_accuracy.md (tables, and the lines missed most with what Whisper heard) and
 docs/noise_accuracy.png (plot); ``--misses FILE`` also writes every missed clip as JSON lines. About
-4 min on 2 busy CPU cores for 59 lines x 3 voices x 5 conditions (885 clips; the TTS is cached in
-/tmp/car-assistant-speech, the mixed clips go to a temporary folder).
+4 min on 2 busy CPU cores for 59 lines x 3 voices x 5 conditions (885 clips; the speech is rendered
+deterministically and cached in ``--speech-dir``, default data/speech, and the mixed clips are written
+to its ``clips/`` folder).
+
+The dev set was looked at during development: these are not held-out figures (see ``paths.py``).
 
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/bench_noise.py [--voices en-us en-gb] [--snrs 12 6] [--limit 10]
 """
@@ -25,20 +29,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from paths import DEV_NOT_HELD_OUT, DEV_SET, DOCS
 from speech import (
     VOICES,
+    Renderer,
+    add_speech_options,
     edit_distance,
     load_average,
     mix_at_snr,
     model_label,
-    speech_audio,
+    renderer_from,
     words,
     write_wav,
 )
@@ -49,9 +55,6 @@ from assistant.intents import OUT_OF_SCOPE
 from assistant.pipeline import Assistant, AssistantConfig
 from training.evaluate import Labelled, command_correct, read_jsonl
 
-REPO = Path(__file__).resolve().parent.parent
-DEV_SET = Path("/work/shared/eval/dev.jsonl")
-DOCS = REPO / "docs"
 SNRS = (24.0, 18.0, 12.0, 6.0)
 TARGET_AVERAGE = 0.95
 TARGET_LOWEST = 0.90
@@ -95,17 +98,19 @@ def judge(example: Labelled, events: list[Event]) -> tuple[bool, str, dict]:
 
 
 def run_clip(assistant: Assistant, path: Path) -> list[Event]:
-    """One clip through the hands-free endpointer and the whole pipeline."""
+    """One clip through the hands-free endpointer and the whole pipeline, on a fresh car."""
+    assistant.reset()
     return list(assistant.listen(WavFileSource([path])))
 
 
 def evaluate_condition(
-    assistant: Assistant, examples: list[Labelled], voice: str, snr: float | None, folder: Path
+    assistant: Assistant, examples: list[Labelled], voice: str, snr: float | None, renderer: Renderer
 ) -> list[ClipResult]:
     results = []
     for index, example in enumerate(examples):
-        audio = mix_at_snr(speech_audio(example.text, voice), snr, seed=index * 101 + round(snr or 0))
-        events = run_clip(assistant, write_wav(folder / f"{voice}-{condition_name(snr)}-{index}.wav", audio))
+        audio = mix_at_snr(renderer.audio(example.text, voice), snr, seed=index * 101 + round(snr or 0))
+        path = renderer.clip_path(f"noise-{voice}-{condition_name(snr)}-{index}.wav")
+        events = run_clip(assistant, write_wav(path, audio))
         correct, intent, slots = judge(example, events)
         results.append(
             ClipResult(
@@ -226,6 +231,8 @@ def report(results: list[ClipResult], context: Context) -> str:
         "out of scope, no event done. The average is over the noisy conditions only. "
         f"Reference, the same lines typed (no speech): {typed}.",
         "",
+        DEV_NOT_HELD_OUT,
+        "",
         "## All lines",
         "",
         table("all"),
@@ -341,6 +348,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dev", type=Path, default=DEV_SET)
     parser.add_argument("--out", type=Path, default=DOCS, help="where the .md and .png go")
     parser.add_argument("--misses", type=Path, help="also write every missed clip here (JSON lines)")
+    add_speech_options(parser)
     return parser.parse_args(argv)
 
 
@@ -352,17 +360,17 @@ def main(argv: list[str] | None = None) -> int:
     assistant = Assistant.from_config(AssistantConfig())
     started = time.monotonic()
     results: list[ClipResult] = []
-    with tempfile.TemporaryDirectory(prefix="bench-noise-") as folder:
-        for voice in args.voices:
-            for snr in [None, *snrs]:
-                batch = evaluate_condition(assistant, examples, voice, snr, Path(folder))
-                results += batch
-                print(
-                    f"{voice:18} {condition_name(snr):>5}: {_percent(accuracy(batch)):>6} "
-                    f"({time.monotonic() - started:5.0f} s)",
-                    file=sys.stderr,
-                    flush=True,
-                )
+    renderer = renderer_from(args)
+    for voice in args.voices:
+        for snr in [None, *snrs]:
+            batch = evaluate_condition(assistant, examples, voice, snr, renderer)
+            results += batch
+            print(
+                f"{voice:18} {condition_name(snr):>5}: {_percent(accuracy(batch)):>6} "
+                f"({time.monotonic() - started:5.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
     in_scope = sum(e.intent != OUT_OF_SCOPE for e in examples)
     context = Context(
         voices=args.voices,

@@ -18,7 +18,7 @@ show every saved run beside Rhino's and the cloud services' published figures. A
 on 2 busy cores (``nice``); ``--snr``/``--limit`` for a quick look.
 
     PYTHONPATH=$PWD HF_HUB_OFFLINE=1 nice .venv/bin/python scripts/bench_rhino.py \\
-        --model /tmp/barista-models/qlora --label "tiny.en, vocabulary prompt" [--snr clean 6] [--limit 20]
+        --model data/barista-models/qlora --label "tiny.en, vocabulary prompt" [--snr clean 6] [--limit 20]
 """
 
 from __future__ import annotations
@@ -130,13 +130,16 @@ class Heard:
 
 
 def hear(assistant: Assistant, clip: Clip, path: Path) -> Heard:
-    """The whole clip as one utterance (as ``transcribe`` pushes a file) through the assistant."""
+    """The whole clip as one utterance (as ``transcribe`` pushes a file) through the assistant, on a
+    fresh car with no question pending (and so is the other transcript it is compared with)."""
     transcript = assistant.transcriber.transcribe(load_wav(path))
+    assistant.reset()
     event = assistant.handle_transcript(transcript, source=path.name)
     other = transcript.free_text if transcript.grammar_match else transcript.grammar_text
-    right_other = (
-        correct(clip, assistant.handle_text(other)) if other and other != transcript.text else correct(clip, event)
-    )
+    right_other = correct(clip, event)
+    if other and other != transcript.text:
+        assistant.reset()
+        right_other = correct(clip, assistant.handle_text(other))
     parsed = assistant.transcriber.grammar.parse(transcript.text) if transcript.grammar_match else None
     right_parsed = matches(clip, *parsed) if parsed else correct(clip, event)
     return Heard(clip, transcript, event, correct(clip, event), right_other, right_parsed)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from itertools import cycle, islice
@@ -29,11 +28,20 @@ from pathlib import Path
 
 import psutil
 from bench_latency import COMMANDS, LiveCommand, render_commands, start_listening
-from speech import PIPER_VOICE, VOICES, load_average, model_label, percentile, play_and_collect
+from paths import DOCS
+from speech import (
+    PIPER_VOICE,
+    VOICES,
+    add_speech_options,
+    load_average,
+    model_label,
+    percentile,
+    play_and_collect,
+    renderer_from,
+)
 
 from assistant.events import Event
 
-REPO = Path(__file__).resolve().parent.parent
 MAX_GROWTH_MB = 50.0
 MB = 1024 * 1024
 QUIET_S = 0.8
@@ -110,7 +118,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--count", type=int, default=500, help="commands to play (default: %(default)s)")
     parser.add_argument("--voice", choices=VOICES, default=PIPER_VOICE)
-    parser.add_argument("--out", type=Path, default=REPO / "docs" / "soak.md")
+    parser.add_argument("--out", type=Path, default=DOCS / "soak.md")
+    add_speech_options(parser)
     return parser.parse_args(argv)
 
 
@@ -118,24 +127,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     warm_up = min(len(COMMANDS), args.count // 2)
     tally = Tally()
-    with tempfile.TemporaryDirectory(prefix="bench-soak-") as folder:
-        clips = render_commands(COMMANDS, args.voice, Path(folder))
-        assistant, listener = start_listening()
-        load_before, started = load_average(), time.monotonic()
-        try:
-            for clip in islice(cycle(clips), args.count):
-                tally.add(clip.command, play_and_collect(listener, clip.path, quiet_s=QUIET_S).events)
-                if tally.played % 10 == 0 or tally.played in (1, warm_up):
-                    tally.rss_mb.append((tally.played, rss_mb()))
-                if tally.played % 25 == 0:
-                    print(
-                        f"{tally.played:4d} played, {len(tally.lost)} lost, {len(tally.mismatched)} mismatched, "
-                        f"RSS {tally.rss_mb[-1][1]:.0f} MB",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-        finally:
-            listener.close()
+    clips = render_commands(COMMANDS, args.voice, renderer_from(args))
+    assistant, listener = start_listening()
+    load_before, started = load_average(), time.monotonic()
+    try:
+        for clip in islice(cycle(clips), args.count):
+            tally.add(clip.command, play_and_collect(listener, clip.path, quiet_s=QUIET_S).events)
+            if tally.played % 10 == 0 or tally.played in (1, warm_up):
+                tally.rss_mb.append((tally.played, rss_mb()))
+            if tally.played % 25 == 0:
+                print(
+                    f"{tally.played:4d} played, {len(tally.lost)} lost, {len(tally.mismatched)} mismatched, "
+                    f"RSS {tally.rss_mb[-1][1]:.0f} MB",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    finally:
+        listener.close()
     tally.rss_mb.append((tally.played, rss_mb()))
     elapsed = time.monotonic() - started
     text = report(tally, warm_up, load_before, listener.mic.dropped_blocks, elapsed, model_label(assistant))

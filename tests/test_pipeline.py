@@ -318,3 +318,13 @@ def test_while_the_phone_rings_answer_and_decline_are_what_is_expected(conversat
     event = conversation.handle_text("decline")
     assert event.intent == "phone" and "Declined the call from mom" in event.outcome
     assert conversation.expecting().intents == ()
+
+
+def test_reset_gives_the_car_back_as_created_and_drops_the_question(conversation):
+    ask(conversation)
+    conversation.policy = Policy(conversation.library)
+    assert conversation.handle_text("turn on the high beams").status == "done"
+    conversation.reset()
+    assert conversation.vehicle.state == type(conversation.vehicle)().state
+    assert conversation.dialogue.waiting(conversation.clock()) is None
+    assert conversation.handle_text("yes").status == "refused"  # the question went with the reset
