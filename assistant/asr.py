@@ -234,7 +234,12 @@ class Transcriber:
             best = int(np.argmax(awaited_scores))
             lead = awaited_scores[best] - max(free_and_near)
             return replace(
-                guided, text=awaited[best], grammar_match=True, grammar_text=awaited[best], grammar_score=lead
+                guided,
+                text=awaited[best],
+                grammar_match=True,
+                grammar_text=awaited[best],
+                grammar_score=lead,
+                expected_match=True,
             )
         if accepted or not near:
             return guided

@@ -51,6 +51,9 @@ class Transcript:
     """The grammar sentence that scored best against the audio ("" when none was near)."""
     grammar_score: float | None = None
     """How much likelier (log-probability, nats) Whisper finds ``grammar_text`` than ``free_text``."""
+    expected_match: bool = False
+    """``text`` is one of the sentences the car expected now (a ringing phone's 'answer'), chosen by
+    Whisper's decoder against the audio."""
 
 
 @dataclass(frozen=True)

@@ -205,7 +205,13 @@ def _weakest_slot(evidence: Evidence) -> tuple[str, float]:
 
 
 def _unclear(transcript: Transcript | None, options: PolicyOptions) -> bool:
-    return transcript is not None and transcript.avg_logprob < options.low_logprob
+    """Whisper's own doubt, unless its decoder found the audio saying what the car was waiting for
+    (a short 'Answer.' to a ringing phone decodes with a low average log-probability)."""
+    return (
+        transcript is not None
+        and not transcript.expected_match
+        and transcript.avg_logprob < options.low_logprob
+    )
 
 
 def _grounds(evidence: Evidence) -> str:

@@ -3,9 +3,10 @@
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/bench_ringing.py [--snr 12] [--takes 5]
 
 The phone rings; a voice (Piper's en_US-joe-medium and espeak-ng's en-us and en-gb) says one line,
-mixed into synthesized cabin noise at ``--snr`` dB with a seed of its own, and the clip goes through
-the hands-free endpointer and the whole pipeline (``WavFileSource`` → ``Assistant.listen``), the car
-reset before each clip. Three kinds of line:
+mixed into synthesized cabin noise at ``--snr`` dB with a seed of its own (speech rendered by the
+seeded renderer of ``scripts/speech.py`` into ``--speech-dir``), and the clip goes through the
+hands-free endpointer and the whole pipeline (``WavFileSource`` → ``Assistant.listen``), on a car
+reset before each clip (no call, no question pending). Three kinds of line:
 
 - answering ("answer", …): right when the call is then in progress;
 - declining ("decline the call", …): right when the phone is then idle;
@@ -20,11 +21,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
-from speech import VOICES, mix_at_snr, speech_audio, write_wav
+from speech import SPEECH_DIR, VOICES, Renderer, mix_at_snr, write_wav
 
 from assistant.audio import WavFileSource
 from assistant.pipeline import Assistant, AssistantConfig
@@ -39,7 +39,9 @@ WANTED = {"answer": "in_call", "decline": "idle", "other": "ringing"}
 BAR = 0.95
 
 
-def run(assistant: Assistant, folder: Path, snr: float, takes: int) -> tuple[Counter, Counter, list[str]]:
+def run(
+    assistant: Assistant, renderer: Renderer, snr: float, takes: int
+) -> tuple[Counter, Counter, list[str]]:
     """Right and total clips per (kind, voice), and a line per wrong clip."""
     right: Counter = Counter()
     total: Counter = Counter()
@@ -49,9 +51,11 @@ def run(assistant: Assistant, folder: Path, snr: float, takes: int) -> tuple[Cou
             for line_index, line in enumerate(lines):
                 for take in range(takes):
                     seed = 1000 * line_index + 10 * take + round(snr)
-                    audio = mix_at_snr(speech_audio(line, voice), snr, seed=seed)
-                    path = write_wav(folder / f"{voice}-{kind}-{line_index}-{take}.wav", audio)
-                    assistant.vehicle.reset()
+                    audio = mix_at_snr(renderer.audio(line, voice), snr, seed=seed)
+                    path = write_wav(
+                        renderer.clip_path(f"ringing-{voice}-{kind}-{line_index}-{take}.wav"), audio
+                    )
+                    assistant.reset()
                     assistant.vehicle.simulate_incoming_call("Alex")
                     events = list(assistant.listen(WavFileSource([path])))
                     status = assistant.vehicle.state.phone.status
@@ -60,7 +64,9 @@ def run(assistant: Assistant, folder: Path, snr: float, takes: int) -> tuple[Cou
                         right[kind, voice] += 1
                     else:
                         heard = " | ".join(f"{e.transcript!r} → {e.status} {e.intent}" for e in events)
-                        misses.append(f"{voice} {line!r} (seed {seed}): phone {status}; heard {heard or 'nothing'}")
+                        misses.append(
+                            f"{voice} {line!r} (seed {seed}): phone {status}; heard {heard or 'nothing'}"
+                        )
     return right, total, misses
 
 
@@ -80,10 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--snr", type=float, default=12.0)
     parser.add_argument("--takes", type=int, default=5, help="noise seeds per line and voice")
+    parser.add_argument("--speech-dir", type=Path, default=SPEECH_DIR, help="where rendered speech is cached")
     args = parser.parse_args(argv)
     assistant = Assistant.from_config(AssistantConfig())
-    with tempfile.TemporaryDirectory(prefix="bench-ringing-") as folder:
-        right, total, misses = run(assistant, Path(folder), args.snr, args.takes)
+    right, total, misses = run(assistant, Renderer(args.speech_dir), args.snr, args.takes)
     print("\n".join(table(right, total, args.snr)))
     answered = sum(right["answer", v] for v in VOICES) / sum(total["answer", v] for v in VOICES)
     print(f"\nanswer picked up: {answered:.1%} (bar ≥ {BAR:.0%}: {'met' if answered >= BAR else 'NOT met'})")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from assistant.events import Command, Evidence, Expectation, Prediction, Transcript
@@ -102,6 +104,14 @@ def test_slots_without_a_template_are_asked_about_when_acting_needs_a_template()
 
 def test_clear_speech_acts_like_typed_text(policy):
     assert policy.decide(evidence(*CONFIDENT, transcript=speech(0.3, -0.2))).verdict == "act"
+
+
+def test_unclear_speech_the_car_was_waiting_for_is_acted_on(policy):
+    """Whisper's decoder found the audio saying an expected sentence: its low average is no doubt."""
+    muffled = speech(0.1, -1.4)
+    expected = replace(muffled, expected_match=True)
+    assert policy.decide(evidence(*CONFIDENT, transcript=muffled)).verdict == "ask"
+    assert policy.decide(evidence(*CONFIDENT, transcript=expected)).verdict == "act"
 
 
 def test_thresholds_come_from_the_options():
