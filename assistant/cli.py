@@ -21,6 +21,7 @@ from assistant.events import STATUS
 from assistant.intents import DEFAULT_INTENTS, IntentsError, find_warnings, load_intents
 from assistant.limits import TextError, check_command
 from assistant.nlu import DEFAULT_MODEL_DIR
+from assistant.phonebook import DEFAULT_PHONEBOOK, PhoneBookError
 from assistant.policy import PolicyOptions
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,6 +38,7 @@ def _error_types() -> tuple[type[BaseException], ...]:
 
     return (
         IntentsError,
+        PhoneBookError,
         ModelError,
         TextError,
         JsonlError,
@@ -56,6 +58,12 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--model", type=Path, default=DEFAULT_MODEL_DIR, help="trained model folder (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--phonebook",
+        type=Path,
+        default=DEFAULT_PHONEBOOK,
+        help="the car's contacts and places, read at start (default: %(default)s)",
     )
     for option in dataclasses.fields(PolicyOptions):
         flag, kind = f"--{option.name.replace('_', '-')}", option.type
@@ -220,6 +228,7 @@ def _assistant_config(args: argparse.Namespace):
     return AssistantConfig(
         intents=args.intents,
         model=args.model,
+        phonebook=args.phonebook,
         whisper=getattr(args, "whisper", None),
         policy=_policy_options(args),
         bias_asr=not getattr(args, "no_asr_bias", False),

@@ -298,7 +298,9 @@ def load_intents(path: str | Path = DEFAULT_INTENTS) -> IntentLibrary:
         raise IntentsError(f"{path}: cannot read the intents file ({error.strerror})") from None
     except TextError as error:
         raise IntentsError(str(error)) from None
-    document = _parse_yaml(path, text)
+    document = parse_yaml(path, text)
+    if not isinstance(document, dict):
+        raise IntentsError(f"{path}:1: expected a mapping with an 'intents' section")
     return _Builder(path, document).build(_fingerprint(document))
 
 
@@ -318,7 +320,9 @@ def _fingerprint(document: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def _parse_yaml(path: Path, text: str) -> dict[str, Any]:
+def parse_yaml(path: Path, text: str) -> Any:
+    """A YAML document whose strings know their line; syntax errors and duplicate keys raise
+    :class:`IntentsError` with the file and line."""
     loader = _LineLoader(text)
     try:
         document = loader.get_single_data()
@@ -330,8 +334,6 @@ def _parse_yaml(path: Path, text: str) -> dict[str, Any]:
         raise IntentsError(f"{path}:{duplicate.line}: duplicate key '{duplicate.key}'") from None
     finally:
         loader.dispose()
-    if not isinstance(document, dict):
-        raise IntentsError(f"{path}:1: expected a mapping with an 'intents' section")
     return document
 
 
@@ -364,7 +366,8 @@ class _LineLoader(yaml.SafeLoader):
 _LineLoader.add_constructor("tag:yaml.org,2002:str", _LineLoader.construct_scalar)
 
 
-def _line(value: Any, default: int = 1) -> int:
+def line_of(value: Any, default: int = 1) -> int:
+    """The line a string read by :func:`parse_yaml` came from."""
     return getattr(value, "line", default)
 
 
@@ -403,21 +406,21 @@ class _Builder:
     def section(self, key: str) -> dict[str, Any]:
         value = self.document.get(key) or {}
         if not isinstance(value, dict):
-            raise self.fail(_line(key), f"'{key}' must be a mapping")
+            raise self.fail(line_of(key), f"'{key}' must be a mapping")
         return value
 
     def parse_intent(self, name: str, spec: Any) -> Intent:
         if name == OUT_OF_SCOPE:
             raise self.fail(
-                _line(name), f"'{OUT_OF_SCOPE}' is reserved: put those sentences under 'out_of_scope:'"
+                line_of(name), f"'{OUT_OF_SCOPE}' is reserved: put those sentences under 'out_of_scope:'"
             )
         if not isinstance(spec, dict):
-            raise self.fail(_line(name), f"intent '{name}' must be a mapping with 'data: - sentences:'")
+            raise self.fail(line_of(name), f"intent '{name}' must be a mapping with 'data: - sentences:'")
         sentences = [
             text for block in spec.get("data") or [] for text in (block or {}).get("sentences") or []
         ]
         if not sentences:
-            raise self.fail(_line(name), f"intent '{name}' is empty: it has no sentences")
+            raise self.fail(line_of(name), f"intent '{name}' is empty: it has no sentences")
         templates = tuple(self.parse_template(text, what=f"intent '{name}'") for text in sentences)
         defaults = spec.get("defaults") or {}
         intent = Intent(
@@ -431,7 +434,7 @@ class _Builder:
         for slot in intent.defaults:
             if slot not in slots:
                 raise self.fail(
-                    _line(slot),
+                    line_of(slot),
                     f"intent '{intent.name}' has a default for '{slot}', a slot none of its templates fill",
                 )
         return replace(intent, required=self.parse_required(name, spec.get("required"), slots))
@@ -444,11 +447,11 @@ class _Builder:
         if spec is None:
             return ()
         if not isinstance(spec, dict):
-            raise self.fail(_line(intent), f"'required' of intent '{intent}' must map slots to questions")
+            raise self.fail(line_of(intent), f"'required' of intent '{intent}' must map slots to questions")
         return tuple(self.parse_one_required(intent, slot, body, slots) for slot, body in spec.items())
 
     def parse_one_required(self, intent: str, slot: str, body: Any, slots: set[str]) -> Required:
-        line = _line(slot, _line(intent))
+        line = line_of(slot, line_of(intent))
         if slot not in slots:
             raise self.fail(line, f"intent '{intent}' requires '{slot}', a slot none of its templates fill")
         question, unless = (body.get("ask"), body.get("unless") or []) if isinstance(body, dict) else (body, [])
@@ -461,7 +464,7 @@ class _Builder:
             name, _, value = str(condition).partition("=")
             if name.strip() not in slots:
                 raise self.fail(
-                    _line(condition, line),
+                    line_of(condition, line),
                     f"'unless: {condition}' of required slot '{slot}' names '{name.strip()}', "
                     f"a slot none of intent '{intent}'s templates fill",
                 )
@@ -469,7 +472,7 @@ class _Builder:
         return Required(str(slot), question.strip(), tuple(conditions))
 
     def parse_template(self, text: Any, what: str = "out_of_scope") -> Template:
-        line = _line(text)
+        line = line_of(text)
         if not isinstance(text, str) or not text.strip():
             raise self.fail(line, f"empty template in {what}")
         self.check_brackets(text, line)
@@ -503,7 +506,7 @@ class _Builder:
             self.check_rules(item, text, line)
 
     def parse_list(self, name: str, spec: Any) -> SlotList:
-        line = _line(name)
+        line = line_of(name)
         if not isinstance(spec, dict):
             raise self.fail(line, f"list '{name}' must be a mapping with 'values', 'range' or 'wildcard'")
         if "range" in spec:
@@ -524,14 +527,14 @@ class _Builder:
         try:
             start, stop, step = int(spec["from"]), int(spec["to"]), int(spec.get("step", 1))
         except (KeyError, TypeError, ValueError):
-            raise self.fail(_line(name), f"range list '{name}' needs whole numbers 'from' and 'to'") from None
+            raise self.fail(line_of(name), f"range list '{name}' needs whole numbers 'from' and 'to'") from None
         if start > stop or step < 1:
-            raise self.fail(_line(name), f"range list '{name}' is empty: from {start} to {stop} step {step}")
+            raise self.fail(line_of(name), f"range list '{name}' is empty: from {start} to {stop} step {step}")
         return start, stop, step
 
     def parse_value(self, list_name: str, value: Any) -> SlotValue:
         said, out = (value.get("in"), value.get("out")) if isinstance(value, dict) else (value, value)
-        line = _line(said, _line(list_name))
+        line = line_of(said, line_of(list_name))
         if said is None or not str(said).strip():
             raise self.fail(line, f"empty value in list '{list_name}'")
         self.check_brackets(str(said), line)

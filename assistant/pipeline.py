@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,21 +29,24 @@ from assistant.dialogue import (
 from assistant.events import STATUS, Command, Decision, Event, Evidence, Expectation, Transcript, Utterance
 from assistant.intents import DEFAULT_INTENTS, IntentLibrary, load_intents, sayings
 from assistant.nlu import DEFAULT_MODEL_DIR, Understander, load_classifier
+from assistant.phonebook import DEFAULT_PHONEBOOK, load_phonebook, with_phonebook
 from assistant.policy import Policy, PolicyOptions, refuse
 from assistant.vehicle import Outcome, Vehicle, VehicleState, likely_actions
 
 MODELS_DIR = DEFAULT_MODEL_DIR.parent
 
 
-def vocabulary_prompt(library: IntentLibrary) -> str:
+def vocabulary_prompt(library: IntentLibrary, names: Sequence[str] = ()) -> str:
     """A Whisper initial prompt that names the intents' vocabulary, most useful words first.
 
     The first phrase of every closed slot value, in the YAML's order, skipping a phrase whose words
     are all already named ("a bit of soy milk" after "soy milk" and "a little bit of milk"): the
     words are what biases Whisper, and the Transcriber keeps only as many as its prompt holds.
+    ``names`` (the phone book's contacts and places, as written there) come first: a name is the
+    hardest word to guess.
     """
     named: set[str] = set()
-    phrases = []
+    phrases = list(dict.fromkeys(names))
     for slot_list in library.lists.values():
         if slot_list.free_text or slot_list.number_range:
             continue
@@ -59,6 +62,8 @@ def vocabulary_prompt(library: IntentLibrary) -> str:
 class AssistantConfig:
     intents: Path = DEFAULT_INTENTS
     model: Path = DEFAULT_MODEL_DIR
+    phonebook: Path = DEFAULT_PHONEBOOK
+    """The car's contacts and places (see :mod:`assistant.phonebook`); read at start, no retraining."""
     whisper: str | None = None
     """A faster-whisper model folder or name; None: the bundled tiny.en."""
     policy: PolicyOptions = PolicyOptions()
@@ -108,11 +113,12 @@ class Assistant:
 
     @classmethod
     def from_config(cls, config: AssistantConfig, with_speech: bool = True) -> Assistant:
-        library = load_intents(config.intents)
+        book = load_phonebook(config.phonebook)
+        library = with_phonebook(load_intents(config.intents), book)
         understander = Understander(load_classifier(config.model, library), library)
         assistant = cls(library, understander, policy=Policy(library, config.policy))
         if with_speech:
-            assistant.transcriber = load_transcriber(config, library)
+            assistant.transcriber = load_transcriber(config, library, book.spoken_names())
         return assistant
 
     def use_model(self, model_dir: Path) -> None:
@@ -386,13 +392,15 @@ def _said_as(command: Command) -> str:
     return f"{command.intent} ({', '.join(f'{slot}={value}' for slot, value in command.slots.items())})"
 
 
-def load_transcriber(config: AssistantConfig, library: IntentLibrary):
+def load_transcriber(config: AssistantConfig, library: IntentLibrary, names: Sequence[str] = ()):
+    """Whisper, prompted with the car's vocabulary and ``names`` (the phone book's), and guided by
+    the intents grammar, as ``config`` asks."""
     from assistant.asr import Transcriber
     from assistant.grammar import Grammar
 
     transcriber = Transcriber(
         config.whisper,
-        initial_prompt=vocabulary_prompt(library) if config.bias_asr else None,
+        initial_prompt=vocabulary_prompt(library, names) if config.bias_asr else None,
         grammar=Grammar(library) if config.grammar else None,
     )
     transcriber.warm_up()

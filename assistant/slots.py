@@ -30,9 +30,43 @@ FREE_TEXT_SLACK_WORDS = 2
 """How many words a free-text value may run past the longest sample value in the YAML."""
 TALK_WORDS = frozenset(
     [
-        "i", "i'm", "i'll", "i've", "i'd", "me", "you", "you're", "you'll", "we", "we're", "they", "he",
-        "she", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "can't", "don't",
-        "won't", "what", "why", "how", "when", "where", "who", "if", "because", "but", "so",
+        "i",
+        "i'm",
+        "i'll",
+        "i've",
+        "i'd",
+        "me",
+        "you",
+        "you're",
+        "you'll",
+        "we",
+        "we're",
+        "they",
+        "he",
+        "she",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "am",
+        "do",
+        "does",
+        "did",
+        "can't",
+        "don't",
+        "won't",
+        "what",
+        "why",
+        "how",
+        "when",
+        "where",
+        "who",
+        "if",
+        "because",
+        "but",
+        "so",
     ]
 )
 """Words of a sentence about something, never of a name: 'i'll call you back after dinner' answers no
@@ -105,7 +139,10 @@ class SlotResolver:
         as other slots), else the spans' resolved values."""
         from_template = self.templates.slots(text, intent)
         if from_template is not None and not self._disputed(intent, from_template, spans):
-            from_template = self._narrowed(intent, from_template, spans)
+            from_template = {
+                slot: self._known(slot, value) if self._free_text(intent, slot) else value
+                for slot, value in self._narrowed(intent, from_template, spans).items()
+            }
             trust = {
                 slot: self._free_text_trust(intent, slot, value, 1.0) for slot, value in from_template.items()
             }
@@ -207,7 +244,7 @@ class SlotResolver:
         if value is not None:
             return value
         if any(lst.free_text for lst in lists):
-            return _trimmed(span.words) or None
+            return self._known(span.slot, _trimmed(span.words)) or None
         return None
 
     def value(self, intent: str, slot: str, text: str) -> SlotValue | None:
@@ -228,7 +265,17 @@ class SlotResolver:
         free = _trimmed(tuple(said))
         longest = max((len(sample.split()) for sample in self._samples.get(slot, ())), default=0)
         named = free and len(free.split()) <= longest and not TALK_WORDS & set(free.split())
-        return free if named else None
+        return self._known(slot, free) if named else None
+
+    def _known(self, slot: str, free: str) -> str:
+        """Free text as the known value it sounds like (a phone-book name or a sample value of the
+        slot: 'jon' → 'john'), or as said when none is alike enough."""
+        samples = self._samples.get(slot, frozenset())
+        if not free or free in samples:
+            return free
+        alike = [(difflib.SequenceMatcher(None, free, sample).ratio(), sample) for sample in samples]
+        ratio, sample = max(alike, default=(0.0, free))
+        return sample if ratio >= SOUND_ALIKE_MIN_RATIO else free
 
     def values_in(self, intent: str, text: str) -> dict[str, SlotValue]:
         """Every slot value the intent's lists (not free text) say somewhere in ``text``, longest
@@ -280,13 +327,16 @@ def _wildcard_words(match: RecognizeResult) -> int:
 
 
 def _free_text_samples(library: IntentLibrary) -> dict[str, frozenset[str]]:
-    """Per slot, the sample values its free-text lists give in the YAML, normalised."""
+    """Per slot, the sample values its free-text lists give (the YAML's, the phone book's), normalised
+    and trimmed as a slot value is ('the gym' → 'gym')."""
     samples: dict[str, set[str]] = {}
     for intent in library.intents:
         for slot, lists in library.slot_lists(intent).items():
             for slot_list in (lst for lst in lists if lst.free_text):
                 samples.setdefault(slot, set()).update(
-                    normalize(phrase) for value in slot_list.values for phrase in value.phrases
+                    _trimmed(tuple(normalize(phrase).split()))
+                    for value in slot_list.values
+                    for phrase in value.phrases
                 )
     return {slot: frozenset(values) for slot, values in samples.items()}
 
