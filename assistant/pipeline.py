@@ -149,8 +149,19 @@ class Assistant:
         return self._act(transcript, utterance.source, utterance.endpoint_ms, received_at, spoken=True)
 
     def expected_sentences(self) -> list[str]:
-        """What the driver most likely says next, for the recognizer: to a ringing phone, answer or
-        decline it (the shortest ways the YAML says each)."""
+        """What the driver most likely says next, for the recognizer: after "Who should I call?", a
+        name the car knows (the phone book's first); to a ringing phone, answer or decline it (the
+        shortest ways the YAML says each)."""
+        expectation = self.expecting()
+        if expectation.slot:
+            return [
+                phrase
+                for intent in expectation.intents
+                for slot_list in self.library.slot_lists(intent).get(expectation.slot, [])
+                if slot_list.free_text
+                for value in slot_list.values
+                for phrase in value.phrases
+            ][:EXPECTED_NAMES]
         if self.vehicle.state.phone.status != "ringing":
             return []
         return [
@@ -339,6 +350,8 @@ RINGING_ACTIONS = ("answer", "hang_up")
 """The phone intent's actions a ringing phone waits for."""
 EXPECTED_PER_COMMAND = 8
 """Sentences per expected command the recognizer scores against the audio (each costs decoder time)."""
+EXPECTED_NAMES = 16
+"""Known names (the phone book's first) the recognizer scores against an answer to a slot question."""
 
 CANCELLED = "Okay, I won't."
 """What the car says when the driver says no to its question."""

@@ -13,8 +13,8 @@ reset before each clip (no call, no question pending). Three kinds of line:
 - other commands spoken over the ringing ("turn the volume up", …): right when the phone still rings
   (an expectation must not turn other speech into an answer).
 
-The bar (issue 9): "answer" picked up in ≥ 95 % of clips at 12 dB. Prints a table per kind of line
-and voice, and what Whisper heard in the clips that went wrong.
+The bar (issue 9): "answer" picked up in ≥ 95 % of clips at 12 dB. Prints a table per line and
+voice, the share right per kind of line, and what Whisper heard in the clips that went wrong.
 """
 
 from __future__ import annotations
@@ -39,10 +39,14 @@ WANTED = {"answer": "in_call", "decline": "idle", "other": "ringing"}
 BAR = 0.95
 
 
+Key = tuple[str, str, str]
+"""(kind of line, line, voice)."""
+
+
 def run(
     assistant: Assistant, renderer: Renderer, snr: float, takes: int
 ) -> tuple[Counter, Counter, list[str]]:
-    """Right and total clips per (kind, voice), and a line per wrong clip."""
+    """Right and total clips per (kind, line, voice), and a line per wrong clip."""
     right: Counter = Counter()
     total: Counter = Counter()
     misses = []
@@ -59,9 +63,9 @@ def run(
                     assistant.vehicle.simulate_incoming_call("Alex")
                     events = list(assistant.listen(WavFileSource([path])))
                     status = assistant.vehicle.state.phone.status
-                    total[kind, voice] += 1
+                    total[kind, line, voice] += 1
                     if status == WANTED[kind]:
-                        right[kind, voice] += 1
+                        right[kind, line, voice] += 1
                     else:
                         heard = " | ".join(f"{e.transcript!r} → {e.status} {e.intent}" for e in events)
                         misses.append(
@@ -70,15 +74,21 @@ def run(
     return right, total, misses
 
 
+def share(right: Counter, total: Counter, keep) -> float:
+    """The share of right clips among those whose key ``keep`` accepts."""
+    return sum(n for key, n in right.items() if keep(key)) / sum(n for key, n in total.items() if keep(key))
+
+
 def table(right: Counter, total: Counter, snr: float) -> list[str]:
     lines = [
-        f"| line ({snr:g} dB) | " + " | ".join(VOICES) + " | all |",
-        "|---" * (len(VOICES) + 2) + "|",
+        f"| line ({snr:g} dB) | right when the phone is then | " + " | ".join(VOICES) + " | all |",
+        "|---" * (len(VOICES) + 3) + "|",
     ]
-    for kind in LINES:
-        cells = [f"{right[kind, v] / total[kind, v]:.1%}" for v in VOICES]
-        overall = sum(right[kind, v] for v in VOICES) / sum(total[kind, v] for v in VOICES)
-        lines.append(f"| {kind} | " + " | ".join(cells) + f" | {overall:.1%} |")
+    for kind, said in LINES.items():
+        for line in said:
+            cells = [f"{share(right, total, lambda k, key=(kind, line, v): k == key):.0%}" for v in VOICES]
+            overall = share(right, total, lambda k, key=(kind, line): k[:2] == key)
+            lines.append(f"| {line} | {WANTED[kind]} | " + " | ".join(cells) + f" | {overall:.0%} |")
     return lines
 
 
@@ -91,8 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     assistant = Assistant.from_config(AssistantConfig())
     right, total, misses = run(assistant, Renderer(args.speech_dir), args.snr, args.takes)
     print("\n".join(table(right, total, args.snr)))
-    answered = sum(right["answer", v] for v in VOICES) / sum(total["answer", v] for v in VOICES)
-    print(f"\nanswer picked up: {answered:.1%} (bar ≥ {BAR:.0%}: {'met' if answered >= BAR else 'NOT met'})")
+    answered = share(right, total, lambda k: k[1] == "answer")
+    print(
+        f"\n'answer' picked up: {answered:.1%} (bar ≥ {BAR:.0%}: {'met' if answered >= BAR else 'NOT met'})"
+    )
+    for kind in LINES:
+        print(f"{kind} lines right: {share(right, total, lambda k, kind=kind: k[0] == kind):.1%}")
     for miss in misses:
         print(f"- {miss}")
     return 0

@@ -80,3 +80,10 @@ def test_a_contact_added_to_the_book_is_called_by_voice_without_retraining(tmp_p
     [event] = assistant.listen(WavFileSource([spoken_wav("call Siobhan Kelly")]))
     assert event.status == "done" and event.slots["contact"] == "siobhan kelly"
     assert assistant.vehicle.state.phone.contact == "siobhan kelly"
+
+
+def test_after_who_should_i_call_recognition_listens_for_the_books_names_first(tmp_path):
+    assistant = Assistant.from_config(AssistantConfig(phonebook=write(tmp_path, BOOK)), with_speech=False)
+    assert assistant.expected_sentences() == []
+    assert assistant.handle_text("call").status == "asked"
+    assert assistant.expected_sentences()[:2] == ["priya raman", "siobhan kelly"]
