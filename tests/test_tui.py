@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -452,16 +452,57 @@ class ScriptedAssistant:
 
 
 class SteadyMicrophone:
-    """A microphone stand-in at a constant level, in hands-free mode."""
+    """A microphone stand-in at a constant level, in hands-free mode, that hears nothing until closed."""
 
-    mode = "hands_free"
+    modes = ("hands_free", "push_to_talk")
     level_dbfs = -24.0
+    reconnecting = False
+    note = ""
+
+    def __init__(self, mode: str = "hands_free") -> None:
+        self.mode = mode
+        self._closed = threading.Event()
+
+    def utterances(self) -> Iterator[Any]:
+        self._closed.wait()
+        yield from ()
 
     def start_talking(self) -> None: ...
 
     def stop_talking(self) -> None: ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        self._closed.set()
+
+
+class OneModeSource(SteadyMicrophone):
+    """A source that only works push-to-talk, as the ``--wav`` replay does."""
+
+    modes = ("push_to_talk",)
+    note = "two clips to go"
+
+    def __init__(self) -> None:
+        super().__init__("push_to_talk")
+
+
+def test_a_source_with_one_mode_keeps_it_and_shows_its_note() -> None:
+    async def scenario() -> None:
+        app = CarDashboard(
+            AssistantConfig(),
+            assistant_factory=lambda config: ScriptedAssistant(),
+            audio_factory=lambda device, wav: OneModeSource(),
+        )
+        notes: list[str] = []
+        app.notify = lambda message, **kwargs: notes.append(message)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.listening, what="the scripted voice loop")
+            assert app.voice_mode == "push_to_talk"
+            assert app.mic_status == "two clips to go"
+            await pilot.press("f2")
+            assert app.voice_mode == app.source.mode == "push_to_talk"
+            assert notes and "hands-free" in notes[-1]
+
+    run(scenario)
 
 
 def snapshot_app() -> CarDashboard:

@@ -28,12 +28,13 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Input
 from textual.worker import get_current_worker
 
+from assistant.audio import Mode, VoiceSource, open_source
 from assistant.dialogue import Confirmation
 from assistant.events import Event
 from assistant.limits import TextError, check_command
 from assistant.tui import backend
 from assistant.tui.car import LARGE, SMALL, CarDiagram
-from assistant.tui.conversation import CommandInput, Exchange, MicMeter, Pending
+from assistant.tui.conversation import MODES, CommandInput, Exchange, MicMeter, Pending
 from assistant.tui.header import Notice, StatusBar
 from assistant.tui.help import HelpScreen
 from assistant.tui.history import HistoryLog
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
 
 AssistantFactory = Callable[["AssistantConfig"], "Assistant"]
 TranscriberFactory = Callable[["AssistantConfig", Any], Any]
-AudioFactory = Callable[[str | None, Sequence[Path] | None], Any]
+AudioFactory = Callable[[str | None, Sequence[Path] | None], VoiceSource]
 
 SPEED_STEP_KMH = 10.0
 CALLERS = ("Alex", "Mom", "Sam", "Dr. Jones")
@@ -106,7 +107,7 @@ class CarDashboard(App[int], inherit_bindings=False):
     clock_s: reactive[int] = reactive(0)
     spinner: reactive[int] = reactive(0)
     level: reactive[float] = reactive(-120.0)
-    voice_mode: reactive[str] = reactive("hands_free")
+    voice_mode: reactive[Mode] = reactive("hands_free")
     talking: reactive[bool] = reactive(False)
     mic_status: reactive[str] = reactive("opening the microphone…")
     mic_reconnecting: reactive[bool] = reactive(False)
@@ -134,13 +135,13 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.wav = list(wav or [])
         self.assistant_factory = assistant_factory or backend.load_assistant
         self.transcriber_factory = transcriber_factory or backend.load_transcriber
-        self.audio_factory = audio_factory or backend.open_source
+        self.audio_factory = audio_factory or open_source
         self.model_dir = Path(config.model)
         self.models_dir = models_dir or self.model_dir.parent
         self.clock = clock
         self.vehicle = backend.SharedVehicle(state, clock)
         self.assistant: Assistant | None = None
-        self.source: Any = None
+        self.source: VoiceSource | None = None
         self.audio_problem = ""
         self.listening = False
         self.question: Confirmation | None = None
@@ -205,7 +206,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.spinner = int(now / POLL_S)
         if self.source is not None:
             self.level = self.source.level_dbfs
-            self.mic_reconnecting = getattr(self.source, "reconnecting", False)
+            self.mic_reconnecting = self.source.reconnecting
         self._count_down(now)
 
     def _count_down(self, now: float) -> None:
@@ -295,7 +296,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         return backend.abandonable(work, lambda: worker.is_cancelled)
 
     @work(thread=True, group="voice", exit_on_error=False)
-    def listen(self, assistant: Assistant, source: Any) -> None:
+    def listen(self, assistant: Assistant, source: VoiceSource) -> None:
         """The voice loop: one Heard per utterance, until the source ends or the app stops."""
         try:
             for event in assistant.listen(source, self._stop):
@@ -391,9 +392,8 @@ class CarDashboard(App[int], inherit_bindings=False):
             return "off: no speech recognition"
         if self.asr_status != "ready":
             return "loading speech recognition…"
-        if isinstance(self.source, backend.WavPushToTalk):
-            left = self.source.remaining
-            return f"WAV replay: {left} file(s) to go, space plays one" if left else "all WAV files played"
+        if self.source.note:
+            return self.source.note
         return "" if self.listening else "the audio source ended"
 
     def on_model_switched(self, message: ModelSwitched) -> None:
@@ -450,7 +450,7 @@ class CarDashboard(App[int], inherit_bindings=False):
             return "Speech recognition is still loading; type meanwhile."
         return f"No voice input ({self.mic_status}); type your commands."
 
-    def _set_mode(self, mode: str) -> None:
+    def _set_mode(self, mode: Mode) -> None:
         self.source.mode = mode
         self.voice_mode = mode
 
@@ -458,13 +458,14 @@ class CarDashboard(App[int], inherit_bindings=False):
         if self.source is None:
             self.notify(self._voice_unavailable(), title="Mode", severity="warning")
             return
-        if isinstance(self.source, backend.WavPushToTalk):
-            self.notify("WAV files play on push-to-talk only: press space.", title="Mode")
+        other = "hands_free" if self.voice_mode == "push_to_talk" else "push_to_talk"
+        if other not in self.source.modes:
+            self.notify(f"This audio source has no {MODES[other].lower()} mode.", title="Mode")
             return
         if self.talking:
             self.source.stop_talking()
             self.talking = False
-        self._set_mode("hands_free" if self.voice_mode == "push_to_talk" else "push_to_talk")
+        self._set_mode(other)
 
     def action_switch_model(self) -> None:
         """F3: QLoRA ↔ BERT, loaded by the assistant's worker; the car and Whisper stay."""
