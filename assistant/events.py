@@ -8,6 +8,7 @@ vehicle's state change.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 import numpy as np
@@ -133,9 +134,22 @@ class Decision:
     """What the car asks before acting ("Navigate to phoenix?"); only with ``ask``."""
 
 
-Status = Literal["done", "asked", "refused"]
-STATUS: dict[Verdict, Status] = {"act": "done", "ask": "asked", "refuse": "refused"}
-"""An utterance's status, once the policy's verdict has been carried out."""
+class Status(StrEnum):
+    """An utterance's status, once the policy's verdict has been carried out.
+
+    A ``str``: JSON lines, reports and comparisons with ``"done"`` see the plain word.
+    """
+
+    DONE = "done"
+    """Acted on (the car may still have declined: see ``Event.carried_out``)."""
+    ASKED = "asked"
+    """The car asked before acting."""
+    REFUSED = "refused"
+    """Not acted on."""
+
+
+STATUS: dict[Verdict, Status] = {"act": Status.DONE, "ask": Status.ASKED, "refuse": Status.REFUSED}
+"""The status each policy verdict comes to."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +158,7 @@ class Event:
 
     transcript: str
     status: Status
-    """done: acted on; asked: the car asked before acting; refused: not acted on."""
+    """What came of it; a plain ``"done"`` is taken too, a word that is no status is refused."""
     intent: str
     """The understood intent when done or asked, out_of_scope when refused."""
     confidence: float
@@ -158,10 +172,13 @@ class Event:
     source: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "transcript": self.transcript,
-            "status": self.status,
+            "status": self.status.value,
             "intent": self.intent,
             "confidence": round(self.confidence, 4),
             "slots": self.slots,

@@ -30,12 +30,12 @@ from textual.worker import get_current_worker
 
 from assistant.audio import Mode, VoiceSource, open_source
 from assistant.dialogue import Confirmation
-from assistant.events import Event
+from assistant.events import Event, Status
 from assistant.limits import TextError, check_command
 from assistant.tui import backend
 from assistant.tui.car import LARGE, SMALL, CarDiagram
 from assistant.tui.conversation import MODES, CommandInput, Exchange, MicMeter, Pending
-from assistant.tui.header import Notice, StatusBar
+from assistant.tui.header import ModelStatus, Notice, SpeechStatus, StatusBar
 from assistant.tui.help import HelpScreen
 from assistant.tui.history import HistoryLog
 from assistant.tui.messages import (
@@ -63,7 +63,7 @@ AudioFactory = Callable[[str | None, Sequence[Path] | None], VoiceSource]
 SPEED_STEP_KMH = 10.0
 CALLERS = ("Alex", "Mom", "Sam", "Dr. Jones")
 POLL_S = 0.1
-PLACEHOLDERS = {
+PLACEHOLDERS: dict[ModelStatus, str] = {
     "loading": "Loading the classifier… type a command anyway",
     "ready": "Type a command and press Enter, e.g. “open the sunroof”",
     "failed": "No intent model: see the note above",
@@ -111,8 +111,8 @@ class CarDashboard(App[int], inherit_bindings=False):
     talking: reactive[bool] = reactive(False)
     mic_status: reactive[str] = reactive("opening the microphone…")
     mic_reconnecting: reactive[bool] = reactive(False)
-    nlu_status: reactive[str] = reactive("loading")
-    asr_status: reactive[str] = reactive("waiting")
+    nlu_status: reactive[ModelStatus] = reactive("loading")
+    asr_status: reactive[SpeechStatus] = reactive("waiting")
     model_name: reactive[str] = reactive("")
     notices: reactive[dict[str, str]] = reactive(dict)
 
@@ -358,7 +358,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         self._update_mic_status()
 
     def on_heard(self, message: Heard) -> None:
-        asked = message.event.status == "asked" and self.assistant is not None
+        asked = message.event.status is Status.ASKED and self.assistant is not None
         self.question = self.assistant.dialogue.waiting(self.clock()) if asked else None
         self._count_down(self.clock())
         self.refresh_bindings()

@@ -10,7 +10,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Input
 
-from assistant.events import Event
+from assistant.events import Event, Status
 from assistant.tui.draw import bar, level_meter, shorten
 
 MUTED = "$foreground-muted"
@@ -21,7 +21,7 @@ MODES = {"hands_free": "HANDS-FREE", "push_to_talk": "PUSH-TO-TALK"}
 STAGES = (("endpoint", "endpoint"), ("asr", "ASR"), ("nlu", "NLU"), ("action", "action"), ("total", "total"))
 RANKED = 3
 SHORTCUT_CHARACTERS = frozenset(" ?+-/")
-STATUS_STYLES = {"done": "$success", "asked": "$warning", "refused": "$error"}
+STATUS_STYLES = {Status.DONE: "$success", Status.ASKED: "$warning", Status.REFUSED: "$error"}
 
 
 def _label(text: str) -> Content:
@@ -131,9 +131,9 @@ class Exchange(Widget):
 
     @staticmethod
     def _result(event: Event) -> Content:
-        if event.status == "refused":
+        if event.status is Status.REFUSED:
             return Content.assemble(("✘ Refused: ", "bold $error"), (event.reason, "$error"))
-        if event.status == "asked":
+        if event.status is Status.ASKED:
             return Content.assemble(("? ", "bold $warning"), (event.outcome, "bold"))
         if not event.carried_out:  # understood, but the car said no ("Sunroof stays closed above 80 km/h")
             return Content.assemble(("⚠ ", "bold $warning"), (event.outcome, "bold $warning"))
@@ -141,7 +141,7 @@ class Exchange(Widget):
 
     def _answer_keys(self, event: Event) -> list[Content]:
         """Under a question: the keys that answer it and how long it stands, or that it lapsed."""
-        if event.status != "asked":
+        if event.status is not Status.ASKED:
             return []
         if self.question_left_s <= 0:
             return [Content.assemble(_label(""), ("the question lapsed", MUTED))]
