@@ -11,16 +11,18 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from assistant.audio import AudioError
 from assistant.dialogue import Dialogue
-from assistant.events import Event
+from assistant.events import SAMPLE_RATE, Event, Utterance
 from assistant.pipeline import MODELS_DIR, Assistant, AssistantConfig
 from assistant.policy import Policy, PolicyOptions
 from assistant.tui.app import CarDashboard
@@ -28,6 +30,7 @@ from assistant.tui.car import LARGE, SMALL, CarDiagram
 from assistant.tui.conversation import Exchange
 from assistant.tui.draw import SHOWN_CHARS
 from assistant.tui.header import Notice, StatusBar
+from assistant.tui.history import HistoryLog
 from assistant.vehicle import Climate, Lights, Media, Navigation, Phone, VehicleState, Windows
 
 HIGH_BEAMS = "turn on the high beams"
@@ -446,10 +449,6 @@ class ScriptedAssistant:
             timings_ms={"endpoint": 0.0, "asr": 0.0, "nlu": 23.4, "action": 0.1, "total": 23.6},
         )
 
-    def listen(self, source: Any, stop: threading.Event) -> Any:
-        stop.wait()
-        return iter(())
-
 
 class SteadyMicrophone:
     """A microphone stand-in at a constant level, in hands-free mode, that hears nothing until closed."""
@@ -527,3 +526,109 @@ async def settle_with_a_command(pilot: Pilot) -> None:
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_main_screen_snapshot(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(snapshot_app(), terminal_size=size, run_before=settle_with_a_command)
+
+
+# -- one thread at a time inside the assistant -----------------------------------------------------
+
+
+class Watched:
+    """A stand-in assistant that counts the times two threads were inside it at once."""
+
+    library = None
+
+    def __init__(self) -> None:
+        self.vehicle: Any = None
+        self.visits: list[str] = []
+        self.overlaps = 0
+        self._inside = 0
+        self._count = threading.Lock()
+        self._transcriber: Any = None
+
+    @contextmanager
+    def _visit(self, what: str) -> Iterator[None]:
+        with self._count:
+            self._inside += 1
+            self.overlaps += self._inside > 1
+            self.visits.append(what)
+        time.sleep(0.1)  # long enough for another thread to come in, were it let in
+        with self._count:
+            self._inside -= 1
+        yield
+
+    @property
+    def transcriber(self) -> Any:
+        return self._transcriber
+
+    @transcriber.setter
+    def transcriber(self, transcriber: Any) -> None:
+        with self._visit("whisper"):
+            self._transcriber = transcriber
+
+    def handle_text(self, text: str, source: str = "typed") -> Event:
+        with self._visit(text):
+            return ScriptedAssistant.handle_text(self, text, source)  # type: ignore[arg-type]
+
+    def handle_utterance(self, utterance: Utterance, received_at: float | None = None) -> Event:
+        with self._visit("spoken"):
+            return ScriptedAssistant.handle_text(self, "heard", utterance.source)  # type: ignore[arg-type]
+
+    def use_model(self, model_dir: Path) -> None:
+        with self._visit("model"):
+            pass
+
+
+class Chatty(SteadyMicrophone):
+    """A microphone that hears four commands once ``speak`` is set, then nothing."""
+
+    def __init__(self, speak: threading.Event) -> None:
+        super().__init__()
+        self.speak = speak
+
+    def utterances(self) -> Iterator[Utterance]:
+        self.speak.wait(30)
+        for _ in range(4):
+            yield Utterance(np.zeros(SAMPLE_RATE // 2, dtype=np.float32), "chatty", 0.0, 0.0)
+        yield from super().utterances()
+
+
+async def send(pilot: Pilot, text: str) -> None:
+    pilot.app.query_one("#command", Input).value = text
+    await pilot.press("enter")
+
+
+def test_workers_never_use_the_assistant_at_the_same_time(tmp_path: Path) -> None:
+    """Whisper arriving during a typed command; spoken and typed commands and a model switch all at once:
+    the assistant takes them one at a time, typed ones in the order typed."""
+    (tmp_path / "bert").mkdir()
+    (tmp_path / "bert" / "training.json").write_text("{}")
+    watched, whisper_loaded, speak = Watched(), threading.Event(), threading.Event()
+
+    def load_whisper(config: AssistantConfig, library: Any) -> str:
+        whisper_loaded.wait(30)
+        return "whisper"
+
+    async def scenario() -> None:
+        app = CarDashboard(
+            AssistantConfig(),
+            assistant_factory=lambda config: watched,
+            transcriber_factory=load_whisper,
+            audio_factory=lambda device, wav: Chatty(speak),
+            models_dir=tmp_path,
+        )
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.nlu_status == "ready", what="the watched assistant")
+            await send(pilot, "lights on")
+            whisper_loaded.set()
+            await wait_for(pilot, lambda: app.listening, what="the voice loop")
+            speak.set()
+            await pilot.press("f3")
+            await send(pilot, "more")
+            await send(pilot, "again")
+            await wait_for(pilot, lambda: app.query_one(HistoryLog).count == 7, what="seven commands")
+            await wait_for(pilot, lambda: app.model_name == "bert", what="the model switch")
+
+    run(scenario)
+    assert sorted(watched.visits) == sorted(["whisper", "model", "lights on", "more", "again", *["spoken"] * 4])
+    assert watched.overlaps == 0, watched.visits
+    typed = [visit for visit in watched.visits if visit in ("lights on", "more", "again")]
+    assert typed == ["lights on", "more", "again"]

@@ -1,10 +1,19 @@
 """The dashboard app: composes the widgets, owns the state, and runs the pipeline in workers.
 
-Nothing heavy runs on the UI thread. Three thread workers start at mount: ``serve`` loads the intent
-classifier and then answers typed commands and model switches from a queue (so typing works seconds
-before Whisper is ready), ``open_audio`` opens the microphone (or the ``--wav`` files), and once both
-the classifier and the audio are there ``load_speech`` loads Whisper; then ``listen`` runs
-:meth:`Assistant.listen` and posts one :class:`~assistant.tui.messages.Heard` per utterance.
+Nothing heavy runs on the UI thread. Two thread workers start at mount: ``serve`` loads the intent
+classifier (so typing works seconds before Whisper is ready) and ``open_audio`` opens the microphone
+(or the ``--wav`` files); once both are there ``load_speech`` loads Whisper, and then ``listen`` reads
+the audio source.
+
+One worker owns the :class:`Assistant`: ``serve`` runs the jobs of its queue one at a time, in the
+order they came, and only jobs use or change the assistant: a typed command, an answer by key, a
+spoken utterance, a model switch, Whisper once loaded. The other threads only queue jobs: ``listen``
+queues each utterance the source cuts, ``load_speech`` queues the Whisper it loaded beside the
+assistant. So no two threads are ever inside the assistant at once, and events come out in the order
+their commands went in. Each job's result comes back to the UI thread as a message
+(:class:`~assistant.tui.messages.Heard` per command). The car is also changed by keys on the UI
+thread (speed, incoming call, reset), which must not wait for Whisper: :class:`backend.SharedVehicle`
+takes those and the assistant's commands under the car's own lock.
 
 The widgets only render :class:`VehicleState` and :class:`Event`; the app never decides what a
 command means.
@@ -249,7 +258,7 @@ class CarDashboard(App[int], inherit_bindings=False):
 
     @work(thread=True, group="assistant", exit_on_error=False)
     def serve(self) -> None:
-        """Load the classifier, then run typed commands and model switches one at a time."""
+        """Load the classifier, then run the jobs that use or change it, one at a time (see above)."""
         try:
             assistant = self._abandonable(lambda: self.assistant_factory(self.config))
         except backend.Abandoned:
@@ -278,17 +287,20 @@ class CarDashboard(App[int], inherit_bindings=False):
 
     @work(thread=True, group="speech", exit_on_error=False)
     def load_speech(self, assistant: Assistant) -> None:
-        if assistant.transcriber is None:
-            try:
-                load = self.transcriber_factory
-                assistant.transcriber = self._abandonable(lambda: load(self.config, assistant.library))
-                backend.settle_heap()
-            except backend.Abandoned:
-                return
-            except Exception as error:  # no Whisper: voice is off, typing still works
-                self.post_message(SpeechFailed(str(error)))
-                return
-        self.post_message(SpeechLoaded())
+        """Load Whisper while the assistant goes on serving, then hand it over through the job queue."""
+        if assistant.transcriber is not None:
+            self.post_message(SpeechLoaded())
+            return
+        try:
+            load, library = self.transcriber_factory, assistant.library
+            transcriber = self._abandonable(lambda: load(self.config, library))
+            backend.settle_heap()
+        except backend.Abandoned:
+            return
+        except Exception as error:  # no Whisper: voice is off, typing still works
+            self.post_message(SpeechFailed(str(error)))
+            return
+        self._jobs.put(backend.UseTranscriber(transcriber))
 
     def _abandonable(self, work: Callable[[], Any]) -> Any:
         """Run slow work for the current worker so that quitting never waits for it."""
@@ -296,15 +308,20 @@ class CarDashboard(App[int], inherit_bindings=False):
         return backend.abandonable(work, lambda: worker.is_cancelled)
 
     @work(thread=True, group="voice", exit_on_error=False)
-    def listen(self, assistant: Assistant, source: VoiceSource) -> None:
-        """The voice loop: one Heard per utterance, until the source ends or the app stops."""
+    def listen(self, source: VoiceSource) -> None:
+        """The voice loop: queue each utterance for the assistant, until the source ends or the app stops.
+
+        Endpointing runs here, so the source keeps up while Whisper works on the previous utterance.
+        """
+        problem = ""
         try:
-            for event in assistant.listen(source, self._stop):
-                self.post_message(Heard(event))
+            for utterance in source.utterances():
+                self._jobs.put(backend.Spoken(utterance, time.monotonic()))
+                if self._stop.is_set():
+                    return
         except Exception as error:  # a microphone unplugged mid-run: say so, keep the dashboard
-            self.post_message(ListeningStopped(str(error)))
-            return
-        self.post_message(ListeningStopped())
+            problem = str(error)
+        self._jobs.put(backend.VoiceEnded(problem))
 
     def _start_voice(self) -> None:
         """Load Whisper once both the classifier and an audio source are there; listen once it is."""
@@ -315,7 +332,7 @@ class CarDashboard(App[int], inherit_bindings=False):
             self.load_speech(self.assistant)
         elif self.asr_status == "ready" and not self.listening:
             self.listening = True
-            self.listen(self.assistant, self.source)
+            self.listen(self.source)
 
     # -- what the workers report ------------------------------------------------------------------
 
@@ -353,7 +370,10 @@ class CarDashboard(App[int], inherit_bindings=False):
         self._update_mic_status()
 
     def on_speech_failed(self, message: SpeechFailed) -> None:
+        """No Whisper (it did not load, or failed on an utterance): typing only, the audio closed."""
         self.asr_status = "failed"
+        if self.source is not None:
+            self.source.close()
         self._notice("speech", f"Typing only, no speech recognition: {message.error}")
         self._update_mic_status()
 

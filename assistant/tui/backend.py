@@ -17,10 +17,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.message import Message
 
-from assistant.tui.messages import Heard, ModelSwitched, ModelSwitchFailed
+from assistant.tui.messages import (
+    Heard,
+    ListeningStopped,
+    ModelSwitched,
+    ModelSwitchFailed,
+    SpeechFailed,
+    SpeechLoaded,
+)
 from assistant.vehicle import Outcome, Slots, Vehicle, VehicleState
 
 if TYPE_CHECKING:
+    from assistant.events import Utterance
     from assistant.pipeline import Assistant, AssistantConfig
 
 VARIANTS = ("qlora", "bert")
@@ -158,4 +166,39 @@ class SwitchModel:
         return ModelSwitched(self.model_dir)
 
 
-Job = TypedCommand | Answer | SwitchModel
+@dataclass(frozen=True)
+class Spoken:
+    """An utterance the voice loop cut; ``received_at``: when it left the endpointer."""
+
+    utterance: Utterance
+    received_at: float
+
+    def run(self, assistant: Assistant) -> Message:
+        try:
+            return Heard(assistant.handle_utterance(self.utterance, self.received_at))
+        except Exception as error:  # Whisper failing mid-run: voice goes off, typing still works
+            return SpeechFailed(str(error))
+
+
+@dataclass(frozen=True)
+class UseTranscriber:
+    """Whisper, loaded beside the assistant, put to use between two commands."""
+
+    transcriber: Any
+
+    def run(self, assistant: Assistant) -> Message:
+        assistant.transcriber = self.transcriber
+        return SpeechLoaded()
+
+
+@dataclass(frozen=True)
+class VoiceEnded:
+    """The voice loop ended: the source ran out, or failed (``error``); said after its last utterance."""
+
+    error: str = ""
+
+    def run(self, assistant: Assistant) -> Message:
+        return ListeningStopped(self.error)
+
+
+Job = TypedCommand | Answer | SwitchModel | Spoken | UseTranscriber | VoiceEnded
