@@ -17,12 +17,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from textual.app import App
+from textual.binding import Binding
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from assistant.audio import AudioError
 from assistant.dialogue import Dialogue
 from assistant.events import SAMPLE_RATE, Event, Utterance
+from assistant.intents import load_intents
 from assistant.pipeline import MODELS_DIR, Assistant, AssistantConfig
 from assistant.policy import Policy, PolicyOptions
 from assistant.tui.app import CarDashboard
@@ -30,6 +33,7 @@ from assistant.tui.car import LARGE, SMALL, CarDiagram
 from assistant.tui.conversation import Exchange
 from assistant.tui.draw import SHOWN_CHARS
 from assistant.tui.header import Notice, StatusBar
+from assistant.tui.help import key_lines, key_name
 from assistant.tui.history import HistoryLog
 from assistant.vehicle import Climate, Lights, Media, Navigation, Phone, VehicleState, Windows
 
@@ -344,6 +348,65 @@ def test_speed_call_help_and_reset_keys() -> None:
             assert type(app.screen).__name__ == "Screen"
 
     run(scenario)
+
+
+WIPERS_YAML = """
+language: en
+intents:
+  wipers:
+    description: The windscreen wipers, on or off
+    action: set_wipers
+    data:
+      - sentences:
+          - "[please] (turn|switch) {wiper_state:state} [the] wipers"
+out_of_scope:
+  sentences:
+    - "tell me a joke"
+lists:
+  wiper_state:
+    values:
+      - in: "(on|up)"
+        out: "on"
+      - in: "off"
+        out: "off"
+"""
+
+
+def test_the_help_lists_every_key_and_one_thing_to_say_per_intent(tmp_path: Path) -> None:
+    """Built from the app's bindings and the YAML: an intent only the YAML knows shows up."""
+    (tmp_path / "wipers.yaml").write_text(WIPERS_YAML)
+    assistant = ScriptedAssistant()
+    assistant.library = load_intents(tmp_path / "wipers.yaml")
+
+    async def scenario() -> None:
+        app = CarDashboard(
+            AssistantConfig(), assistant_factory=lambda config: assistant, audio_factory=no_microphone
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.nlu_status == "ready", what="the scripted classifier")
+            await pilot.press("f1")
+            shown = app.screen.query_one(Static).render().plain
+            for binding in CarDashboard.BINDINGS:
+                if not binding.system:
+                    assert key_name(binding, app.get_key_display) in shown, binding
+            assert "“turn on wipers”" in shown and "wipers" in shown
+            assert "high beams" not in shown  # no example of its own: only what the YAML says
+
+    run(scenario)
+
+
+def test_keys_of_one_action_share_a_help_line_and_a_new_key_gets_one() -> None:
+    bindings = [
+        Binding("plus", "speed(1)", "Speed", key_display="+/-", tooltip="faster or slower"),
+        Binding("minus", "speed(-1)", "Slower", show=False),
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("f9", "honk", "Honk"),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
+        Binding("escape", "leave_command", show=False),
+    ]
+    lines = key_lines(bindings, App().get_key_display)
+    assert lines == [("+ / -", "faster or slower"), ("F1 / ?", "Help"), ("F9", "Honk")]
 
 
 def test_slash_on_the_empty_box_is_the_type_key_not_text() -> None:

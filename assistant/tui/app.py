@@ -45,7 +45,7 @@ from assistant.tui import backend
 from assistant.tui.car import LARGE, SMALL, CarDiagram
 from assistant.tui.conversation import MODES, CommandInput, Exchange, MicMeter, Pending
 from assistant.tui.header import ModelStatus, Notice, SpeechStatus, StatusBar
-from assistant.tui.help import HelpScreen
+from assistant.tui.help import HelpScreen, key_lines
 from assistant.tui.history import HistoryLog
 from assistant.tui.messages import (
     AssistantFailed,
@@ -94,22 +94,24 @@ class CarDashboard(App[int], inherit_bindings=False):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (38, "-tall")]
     BINDINGS = [
-        Binding("space", "talk", "Talk"),
-        Binding("f2", "toggle_mode", "Mode"),
-        Binding("f3", "switch_model", "Model"),
-        Binding("f4", "incoming_call", "Call"),
-        Binding("plus", "speed(1)", "Speed", key_display="+/-"),
+        Binding("space", "talk", "Talk", tooltip="push-to-talk: press to start talking, again to stop"),
+        Binding("f2", "toggle_mode", "Mode", tooltip="switch hands-free (voice activity) ↔ push-to-talk"),
+        Binding("f3", "switch_model", "Model", tooltip="switch the intent model, QLoRA ↔ BERT"),
+        Binding("f4", "incoming_call", "Call", tooltip="simulate an incoming call"),
+        Binding("plus", "speed(1)", "Speed", key_display="+/-", tooltip="speed up / slow down by 10 km/h"),
         Binding("minus", "speed(-1)", "Slower", show=False),
-        Binding("slash", "focus_command", "Type", key_display="/"),
-        Binding("ctrl+y", "answer(True)", "Yes", key_display="^Y"),
+        Binding("slash", "focus_command", "Type", key_display="/", tooltip="type a command"),
+        Binding("escape", "leave_command", show=False, tooltip="leave the text box"),
+        Binding("ctrl+y", "answer(True)", "Yes", key_display="^Y", tooltip="yes / no to the car's question (or say or type it)"),
         Binding("ctrl+n", "answer(False)", "No", key_display="^N"),
-        Binding("f5", "reset", "Reset"),
-        Binding("f1", "help", "Help"),
+        Binding("f5", "reset", "Reset", tooltip="reset the car"),
+        Binding("f1", "help", "Help", tooltip="this help"),
         Binding("question_mark", "help", "Help", show=False),
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="quit"),
         Binding("ctrl+c", "help_quit", show=False, system=True),
-        Binding("escape", "leave_command", show=False),
     ]
+    """The app's keys, in the footer (``description``) and the help screen (``tooltip``, else
+    ``description``): a key added here shows up in both."""
 
     vehicle_state: reactive[VehicleState] = reactive(VehicleState)
     blink_on: reactive[bool] = reactive(True)
@@ -530,7 +532,8 @@ class CarDashboard(App[int], inherit_bindings=False):
         self._jobs.put(backend.Answer(yes))
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        library = self.assistant.library if self.assistant is not None else None
+        self.push_screen(HelpScreen(key_lines(self.BINDINGS, self.get_key_display), library))
 
     def action_focus_command(self) -> None:
         self.query_one("#command", Input).focus()
