@@ -17,24 +17,28 @@ from typing import Any
 
 import numpy as np
 import pytest
+from rich.cells import cell_len
 from textual.app import App
 from textual.binding import Binding
+from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
+from textual.widgets._footer import FooterKey
 
 from assistant.audio import AudioError
 from assistant.dialogue import Dialogue
-from assistant.events import SAMPLE_RATE, Event, Utterance
+from assistant.events import SAMPLE_RATE, Command, Event, Utterance
 from assistant.intents import load_intents
 from assistant.pipeline import MODELS_DIR, Assistant, AssistantConfig
 from assistant.policy import Policy, PolicyOptions
 from assistant.tui.app import CarDashboard
 from assistant.tui.car import LARGE, SMALL, CarDiagram
-from assistant.tui.conversation import Exchange
-from assistant.tui.draw import SHOWN_CHARS
+from assistant.tui.conversation import Exchange, MicMeter
+from assistant.tui.draw import SHOWN_CHARS, TRACK
 from assistant.tui.header import Notice, StatusBar
 from assistant.tui.help import key_lines, key_name
 from assistant.tui.history import HistoryLog
+from assistant.tui.panels import StatePanel
 from assistant.vehicle import Climate, Lights, Media, Navigation, Phone, VehicleState, Windows
 
 HIGH_BEAMS = "turn on the high beams"
@@ -695,3 +699,119 @@ def test_workers_never_use_the_assistant_at_the_same_time(tmp_path: Path) -> Non
     assert watched.overlaps == 0, watched.visits
     typed = [visit for visit in watched.visits if visit in ("lights on", "more", "again")]
     assert typed == ["lights on", "more", "again"]
+
+
+# -- 80×24: nothing cut off -------------------------------------------------------------------------
+
+
+class AskingAssistant(ScriptedAssistant):
+    """Asks before every command, as the real one does when unsure, with three intents ranked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dialogue = Dialogue()
+        self.clock: Callable[[], float] = time.monotonic
+
+    def handle_text(self, text: str, source: str = "typed") -> Event:
+        command = Command("lights", {"light": "high_beams", "state": "on"}, "set_light")
+        question = "Turn on the high beams?"
+        self.dialogue = self.dialogue.asked(command, question, self.clock())
+        return Event(
+            transcript=text,
+            status="asked",
+            intent="lights",
+            confidence=0.6,
+            slots=command.slots,
+            outcome=question,
+            ranking=(("lights", 0.6), ("windows", 0.3), ("phone", 0.1)),
+            source=source,
+            timings_ms={"endpoint": 0.0, "asr": 0.0, "nlu": 23.4, "action": 0.0, "total": 23.6},
+        )
+
+
+def cut_off(app: CarDashboard) -> list[str]:
+    """The key widgets not wholly on screen: outside it, clipped by their container, or drawing more
+    lines, or wider lines, than they have room for."""
+    screen = app.screen.region
+    widgets = [
+        app.query_one(StatusBar),
+        visible_car(app),
+        *app.query(StatePanel),
+        app.query_one(MicMeter),
+        app.query_one(Exchange),
+        app.query_one("#command"),
+        app.query_one(HistoryLog),
+        *app.query(FooterKey),
+    ]
+    problems = []
+    for widget in [*widgets, *app.query("#history Static")]:
+        geometry = app.screen.find_widget(widget)
+        if not (screen.contains_region(geometry.region) and geometry.clip.contains_region(geometry.region)):
+            problems.append(f"{widget!r} at {geometry.region} is clipped to {geometry.clip}")
+        room = widget.content_region.size
+        if isinstance(widget, CarDiagram | StatePanel | MicMeter | Exchange | Static):
+            drawn = widget.render()
+            assert isinstance(drawn, Content), drawn
+            lines = [line.plain for line in drawn.wrap(room.width)]
+            if len(lines) > room.height:
+                problems.append(f"{widget!r} draws {lines} in {room}")
+        if isinstance(widget, Input) and cell_len(widget.placeholder) > room.width:
+            problems.append(f"{widget!r}'s hint {widget.placeholder!r} is wider than {room}")
+    return problems
+
+
+def test_at_80x24_the_car_its_panels_and_the_conversation_fit() -> None:
+    async def scenario() -> None:
+        app = snapshot_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle_with_a_command(pilot)
+            assert cut_off(app) == []
+
+    run(scenario)
+
+
+def test_at_80x24_a_question_its_countdown_and_its_keys_fit_beside_a_notice() -> None:
+    clock = Clock()
+
+    async def scenario() -> None:
+        app = CarDashboard(
+            AssistantConfig(),
+            assistant_factory=lambda config: AskingAssistant(),
+            audio_factory=no_microphone,
+            clock=clock,
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.nlu_status == "ready", what="the scripted classifier")
+            await wait_for(pilot, lambda: app.query_one(Notice).display, what="the no-microphone note")
+            await type_command(pilot, HIGH_BEAMS)
+            await wait_for(pilot, lambda: last_event(app) is not None, what="the question")
+            await pilot.pause()
+            shown = rendered(app.query_one(Exchange))
+            assert "Turn on the high beams?" in shown and "10 s left" in shown
+            clock.now += 3
+            await pilot.pause(0.3)
+            assert "7 s left" in rendered(app.query_one(Exchange))
+            footer = " ".join(rendered(key) for key in app.query(FooterKey))
+            assert "^Y" in footer and "^N" in footer
+            assert cut_off(app) == []
+
+    run(scenario)
+
+
+def test_the_three_ranked_intents_have_bars_of_three_colours() -> None:
+    event = AskingAssistant().handle_text(HIGH_BEAMS)
+
+    async def scenario() -> None:
+        app = scripted_dashboard()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.nlu_status == "ready", what="the scripted classifier")
+            exchange = app.query_one(Exchange)
+            exchange.event = event
+            await pilot.pause()
+            lines = exchange.render().split("\n")[1:4]
+            bars = [{str(span.style) for span in line.spans if "━" in line.plain[span.start : span.end]} for line in lines]
+            filled = [styles - {TRACK} for styles in bars]
+            assert all(len(styles) == 1 for styles in filled), bars
+            assert len(set.union(*filled)) == 3, filled
+
+    run(scenario)

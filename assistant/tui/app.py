@@ -73,10 +73,11 @@ SPEED_STEP_KMH = 10.0
 CALLERS = ("Alex", "Mom", "Sam", "Dr. Jones")
 POLL_S = 0.1
 PLACEHOLDERS: dict[ModelStatus, str] = {
-    "loading": "Loading the classifier… type a command anyway",
-    "ready": "Type a command and press Enter, e.g. “open the sunroof”",
+    "loading": "Loading… type a command anyway",
+    "ready": "Type a command and press Enter",
     "failed": "No intent model: see the note above",
 }
+"""The text box's hint, short enough for an 80-column screen; F1 has things to say."""
 
 
 class CarDashboard(App[int], inherit_bindings=False):
@@ -98,20 +99,21 @@ class CarDashboard(App[int], inherit_bindings=False):
         Binding("f2", "toggle_mode", "Mode", tooltip="switch hands-free (voice activity) ↔ push-to-talk"),
         Binding("f3", "switch_model", "Model", tooltip="switch the intent model, QLoRA ↔ BERT"),
         Binding("f4", "incoming_call", "Call", tooltip="simulate an incoming call"),
-        Binding("plus", "speed(1)", "Speed", key_display="+/-", tooltip="speed up / slow down by 10 km/h"),
+        Binding("plus", "speed(1)", "Speed", show=False, tooltip="speed up / slow down by 10 km/h"),
         Binding("minus", "speed(-1)", "Slower", show=False),
-        Binding("slash", "focus_command", "Type", key_display="/", tooltip="type a command"),
+        Binding("slash", "focus_command", "Type", show=False, tooltip="type a command"),
         Binding("escape", "leave_command", show=False, tooltip="leave the text box"),
         Binding("ctrl+y", "answer(True)", "Yes", key_display="^Y", tooltip="yes / no to the car's question (or say or type it)"),
         Binding("ctrl+n", "answer(False)", "No", key_display="^N"),
-        Binding("f5", "reset", "Reset", tooltip="reset the car"),
+        Binding("f5", "reset", "Reset", show=False, tooltip="reset the car"),
         Binding("f1", "help", "Help", tooltip="this help"),
         Binding("question_mark", "help", "Help", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="quit"),
         Binding("ctrl+c", "help_quit", show=False, system=True),
     ]
-    """The app's keys, in the footer (``description``) and the help screen (``tooltip``, else
-    ``description``): a key added here shows up in both."""
+    """The app's keys, in the footer (``description``, when ``show``) and the help screen (``tooltip``,
+    else ``description``): a key added here shows up in both. The footer holds what fits in 80 columns
+    with the question's ^Y and ^N; the help screen has every key."""
 
     vehicle_state: reactive[VehicleState] = reactive(VehicleState)
     blink_on: reactive[bool] = reactive(True)

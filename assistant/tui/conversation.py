@@ -17,11 +17,16 @@ MUTED = "$foreground-muted"
 LABEL = 8
 NAME = 13
 METER_WIDTH = 12
+"""The level meter's cells where there is room; fewer on a narrow screen, down to ``MIN_METER_WIDTH``."""
+MIN_METER_WIDTH = 4
 MODES = {"hands_free": "HANDS-FREE", "push_to_talk": "PUSH-TO-TALK"}
 STAGES = (("endpoint", "endpoint"), ("asr", "ASR"), ("nlu", "NLU"), ("action", "action"), ("total", "total"))
-RANKED = 3
 SHORTCUT_CHARACTERS = frozenset(" ?+-/")
 STATUS_STYLES = {Status.DONE: "$success", Status.ASKED: "$warning", Status.REFUSED: "$error"}
+"""The chosen intent's bar: the colour of what came of it."""
+RUNNER_UP_STYLES = ("$secondary-muted", "$primary-muted")
+"""The second and the third intent's bars, each its own colour, none a status colour."""
+RANKED = 1 + len(RUNNER_UP_STYLES)
 
 
 def _label(text: str) -> Content:
@@ -48,9 +53,10 @@ class MicMeter(Widget):
             badge = (" ● TALKING ", "bold $text on $error")
         else:
             badge = (f" {MODES.get(self.voice_mode, self.voice_mode)} ", "bold $background on $secondary")
-        return Content.assemble(
-            _label("Mic"), level_meter(self.level, METER_WIDTH), (f" {self.level:4.0f} dB ", MUTED), badge
-        )
+        level = f" {self.level:4.0f} dB "
+        room = self.size.width - LABEL - len(level) - len(badge[0])
+        meter = level_meter(self.level, min(max(room, MIN_METER_WIDTH), METER_WIDTH))
+        return Content.assemble(_label("Mic"), meter, (level, MUTED), badge)
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,7 @@ class Exchange(Widget):
         lines = []
         for index, (name, score) in enumerate(event.ranking[:RANKED]):
             chosen = index == 0
-            style = STATUS_STYLES[event.status] if chosen else "$secondary-muted"
+            style = STATUS_STYLES[event.status] if chosen else RUNNER_UP_STYLES[index - 1]
             lines.append(
                 Content.assemble(
                     _label("Intent" if chosen else ""),

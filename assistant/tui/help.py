@@ -11,7 +11,7 @@ from hassil.intents import TextSlotList
 from hassil.sample import sample_expression
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -75,7 +75,7 @@ def help_text(key_lines: list[tuple[str, str]], library: IntentLibrary | None) -
             f"  ({', '.join(typed[:-1])} and {typed[-1]} type themselves once the text box holds text)", MUTED
         )
     ]
-    lines += [Content(""), Content.styled("Things to say", "bold $primary")]
+    lines += [Content.styled("Things to say", "bold $primary")]
     if library is None:
         lines += [Content.styled("  (once the intents are loaded)", MUTED)]
     else:
@@ -97,7 +97,7 @@ class HelpScreen(ModalScreen[None]):
         self.text = help_text(key_lines, library)
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="help") as card:
+        with VerticalScroll(id="help") as card:
             card.border_title = "Help"
             card.border_subtitle = "Esc to close"
             yield Static(self.text)
