@@ -377,7 +377,8 @@ lists:
 
 
 def test_the_help_lists_every_key_and_one_thing_to_say_per_intent(tmp_path: Path) -> None:
-    """Built from the app's bindings and the YAML: an intent only the YAML knows shows up."""
+    """Built from the app's bindings and the YAML: an intent only the YAML knows shows up, in the help
+    and in the conversation's first hint."""
     (tmp_path / "wipers.yaml").write_text(WIPERS_YAML)
     assistant = ScriptedAssistant()
     assistant.library = load_intents(tmp_path / "wipers.yaml")
@@ -388,6 +389,8 @@ def test_the_help_lists_every_key_and_one_thing_to_say_per_intent(tmp_path: Path
         )
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: app.nlu_status == "ready", what="the scripted classifier")
+            await pilot.pause()
+            assert "“turn on wipers”" in rendered(app.query_one(Exchange))  # before the first command
             await pilot.press("f1")
             shown = app.screen.query_one(Static).render().plain
             for binding in CarDashboard.BINDINGS:

@@ -45,7 +45,7 @@ from assistant.tui import backend
 from assistant.tui.car import LARGE, SMALL, CarDiagram
 from assistant.tui.conversation import MODES, CommandInput, Exchange, MicMeter, Pending
 from assistant.tui.header import ModelStatus, Notice, SpeechStatus, StatusBar
-from assistant.tui.help import HelpScreen, key_lines
+from assistant.tui.help import HelpScreen, example, key_lines
 from assistant.tui.history import HistoryLog
 from assistant.tui.messages import (
     AssistantFailed,
@@ -342,6 +342,9 @@ class CarDashboard(App[int], inherit_bindings=False):
 
     def on_assistant_loaded(self, message: AssistantLoaded) -> None:
         self.assistant = message.assistant
+        library = self.assistant.library
+        if library is not None:
+            self.query_one(Exchange).examples = tuple(example(library, name) for name in library.intents)
         self.nlu_status = "ready"
         self.model_name = self.model_dir.name
         self.query_one("#command", Input).placeholder = PLACEHOLDERS["ready"]

@@ -22,6 +22,7 @@ MIN_METER_WIDTH = 4
 MODES = {"hands_free": "HANDS-FREE", "push_to_talk": "PUSH-TO-TALK"}
 STAGES = (("endpoint", "endpoint"), ("asr", "ASR"), ("nlu", "NLU"), ("action", "action"), ("total", "total"))
 SHORTCUT_CHARACTERS = frozenset(" ?+-/")
+WELCOME_EXAMPLES = 3
 STATUS_STYLES = {Status.DONE: "$success", Status.ASKED: "$warning", Status.REFUSED: "$error"}
 """The chosen intent's bar: the colour of what came of it."""
 RUNNER_UP_STYLES = ("$secondary-muted", "$primary-muted")
@@ -74,19 +75,23 @@ class Exchange(Widget):
     pending: reactive[Pending | None] = reactive(None, layout=True)
     question_left_s: reactive[int] = reactive(0)
     """Seconds until the car's question lapses (0: none stands), counted down by the app."""
+    examples: reactive[tuple[str, ...]] = reactive(tuple, layout=True)
+    """Things to say (one per intent, from the intents YAML); the first few show until the first command."""
 
     def render(self) -> Content:
         if self.pending is not None:
             return self._pending(self.pending)
         if self.event is None:
-            return Content("\n").join(
-                [
-                    Content.styled("Say a command, or type one below.", MUTED),
-                    Content.styled("Try “turn on the high beams”,", MUTED),
-                    Content.styled("“open the sunroof halfway” or “call mom”.", MUTED),
-                ]
-            )
+            return self._welcome()
         return Content("\n").join(self._event_lines(self.event))
+
+    def _welcome(self) -> Content:
+        lines = [Content.styled("Say a command, or type one below.", MUTED)]
+        if self.examples:
+            *first, last = (f"“{example}”" for example in self.examples[:WELCOME_EXAMPLES])
+            lines.append(Content.styled(f"Try {', '.join(first)} or {last}." if first else f"Try {last}.", MUTED))
+        lines.append(Content.styled("F1: every key, and more to say.", MUTED))
+        return Content("\n").join(lines)
 
     def _pending(self, pending: Pending) -> Content:
         said = (
