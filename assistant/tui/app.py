@@ -6,12 +6,13 @@ classifier (so typing works seconds before Whisper is ready) and ``open_audio`` 
 the audio source.
 
 One worker owns the :class:`Assistant`: ``serve`` runs the jobs of its queue one at a time, in the
-order they came, and only jobs use or change the assistant: a typed command, an answer by key, a
+order they came, and only jobs run or change the assistant: a typed command, an answer by key, a
 spoken utterance, a model switch, Whisper once loaded. The other threads only queue jobs: ``listen``
 queues each utterance the source cuts, ``load_speech`` queues the Whisper it loaded beside the
 assistant. So no two threads are ever inside the assistant at once, and events come out in the order
 their commands went in. Each job's result comes back to the UI thread as a message
-(:class:`~assistant.tui.messages.Heard` per command). The car is also changed by keys on the UI
+(:class:`~assistant.tui.messages.Heard` per command); the UI thread only reads the assistant's
+library and its dialogue, values that are replaced whole, never changed in place. The car is also changed by keys on the UI
 thread (speed, incoming call, reset), which must not wait for Whisper: :class:`backend.SharedVehicle`
 takes those and the assistant's commands under the car's own lock.
 
@@ -103,7 +104,9 @@ class CarDashboard(App[int], inherit_bindings=False):
         Binding("minus", "speed(-1)", "Slower", show=False),
         Binding("slash", "focus_command", "Type", show=False, tooltip="type a command"),
         Binding("escape", "leave_command", show=False, tooltip="leave the text box"),
-        Binding("ctrl+y", "answer(True)", "Yes", key_display="^Y", tooltip="yes / no to the car's question (or say or type it)"),
+        Binding(
+            "ctrl+y", "answer(True)", "Yes", key_display="^Y", tooltip="yes / no to the car's question (or say it)"
+        ),
         Binding("ctrl+n", "answer(False)", "No", key_display="^N"),
         Binding("f5", "reset", "Reset", show=False, tooltip="reset the car"),
         Binding("f1", "help", "Help", tooltip="this help"),
@@ -128,6 +131,7 @@ class CarDashboard(App[int], inherit_bindings=False):
     asr_status: reactive[SpeechStatus] = reactive("waiting")
     model_name: reactive[str] = reactive("")
     notices: reactive[dict[str, str]] = reactive(dict)
+    question_left_s: reactive[int] = reactive(0)
 
     def __init__(
         self,
@@ -192,7 +196,7 @@ class CarDashboard(App[int], inherit_bindings=False):
                         CarDashboard.talking,
                         CarDashboard.mic_status,
                     )
-                    yield Exchange(id="exchange")
+                    yield Exchange(id="exchange").data_bind(CarDashboard.question_left_s)
                     yield CommandInput(placeholder=PLACEHOLDERS["loading"], id="command")
                 yield HistoryLog(id="history")
         yield Footer(compact=True)
@@ -227,7 +231,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         if self.question is None:
             return
         left = math.ceil(self.question.expires_at - now)
-        self.query_one(Exchange).question_left_s = max(left, 0)
+        self.question_left_s = max(left, 0)
         if left <= 0:
             self.question = None
             self.refresh_bindings()
