@@ -38,7 +38,6 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Input
 from textual.worker import get_current_worker
 
-from assistant.audio import Mode, VoiceSource, open_source
 from assistant.dialogue import Confirmation
 from assistant.events import Event, Status
 from assistant.limits import TextError, check_command
@@ -64,11 +63,12 @@ from assistant.tui.panels import ClimatePanel, MediaPanel, NavigationPanel, Phon
 from assistant.vehicle import VehicleState
 
 if TYPE_CHECKING:
+    from assistant.audio import Mode, VoiceSource
     from assistant.pipeline import Assistant, AssistantConfig
 
 AssistantFactory = Callable[["AssistantConfig"], "Assistant"]
 TranscriberFactory = Callable[["AssistantConfig", Any], Any]
-AudioFactory = Callable[[str | None, Sequence[Path] | None], VoiceSource]
+AudioFactory = Callable[[str | None, Sequence[Path] | None], "VoiceSource"]
 
 SPEED_STEP_KMH = 10.0
 CALLERS = ("Alex", "Mom", "Sam", "Dr. Jones")
@@ -152,7 +152,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.wav = list(wav or [])
         self.assistant_factory = assistant_factory or backend.load_assistant
         self.transcriber_factory = transcriber_factory or backend.load_transcriber
-        self.audio_factory = audio_factory or open_source
+        self.audio_factory = audio_factory
         self.model_dir = Path(config.model)
         self.models_dir = models_dir or self.model_dir.parent
         self.clock = clock
@@ -286,8 +286,10 @@ class CarDashboard(App[int], inherit_bindings=False):
 
     @work(thread=True, group="audio", exit_on_error=False)
     def open_audio(self) -> None:
+        from assistant.audio import open_source  # soundfile and PortAudio: not before the first frame
+
         try:
-            source = self.audio_factory(self.device, self.wav)
+            source = (self.audio_factory or open_source)(self.device, self.wav)
         except Exception as error:  # AudioError above all; whatever it is, typing still works
             self.post_message(AudioFailed(str(error)))
             return
