@@ -33,7 +33,7 @@ from functools import cache
 from math import gcd
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Literal, Protocol, Self, runtime_checkable
 
 import numpy as np
 import soundfile as sf
@@ -62,6 +62,7 @@ the same failure waits on the full pipe instead of spinning."""
 SILENCE_DBFS = -120.0
 
 Mode = Literal["hands_free", "push_to_talk"]
+MODES: tuple[Mode, ...] = ("hands_free", "push_to_talk")
 Clock = Callable[[], float]
 
 
@@ -411,6 +412,45 @@ class PushToTalk:
 # -- sources ------------------------------------------------------------------------------------
 
 
+@runtime_checkable
+class VoiceSource(Protocol):
+    """What a front end uses of an audio source: the voice loop reads ``utterances()``, the dashboard
+    also drives push-to-talk, switches ``mode`` among ``modes``, shows ``level_dbfs`` and ``note``.
+
+    Every source here implements it: :class:`WavFileSource`, :class:`MicrophoneSource` and
+    :class:`WavPushToTalk`.
+    """
+
+    mode: Mode
+    modes: ClassVar[tuple[Mode, ...]]
+    """The modes the source can run in; the first is the one it starts in when it has no choice."""
+
+    @property
+    def level_dbfs(self) -> float:
+        """The input level now, for a level meter (``SILENCE_DBFS`` when there is none)."""
+        ...
+
+    @property
+    def reconnecting(self) -> bool:
+        """The source was lost and is being reopened."""
+        ...
+
+    @property
+    def note(self) -> str:
+        """What to show the driver instead of the level meter ("" while live audio flows)."""
+        ...
+
+    def utterances(self) -> Iterator[Utterance]:
+        """One utterance per command, as each ends, until the source runs out or is closed."""
+        ...
+
+    def start_talking(self) -> None: ...
+
+    def stop_talking(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class AudioSource(ABC):
     """What every source offers: ``utterances()``, the two modes, push-to-talk keys, ``close()``.
 
@@ -418,6 +458,11 @@ class AudioSource(ABC):
     or ``(None, now)`` when no audio came for a while (so a released talk key is still honoured).
     ``clock`` stamps decisions (``detected_at``); ``None`` means virtual time, the frames' own.
     """
+
+    modes: ClassVar[tuple[Mode, ...]] = MODES
+    note = ""
+    reconnecting = False
+    level_dbfs = SILENCE_DBFS
 
     def __init__(self, name: str, options: EndpointerOptions, mode: Mode, clock: Clock | None) -> None:
         self.mode: Mode = mode
@@ -747,3 +792,60 @@ class MicrophoneSource(AudioSource):
         self._lost_at = time.monotonic()
         self._next_try = self._lost_at + RECONNECT_EVERY_S
         self._on_change(f"{problem}; reconnecting every {RECONNECT_EVERY_S:g} s…")
+
+
+# -- the dashboard's source ---------------------------------------------------------------------
+
+
+class WavPushToTalk:
+    """``--wav`` replay driven by the talk key: each press and release plays the next file.
+
+    A :class:`WavFileSource` in push-to-talk mode cuts one utterance per file; this class hands them out
+    one release at a time, so the dashboard's voice loop serves files and microphone alike.
+    """
+
+    modes: ClassVar[tuple[Mode, ...]] = ("push_to_talk",)
+    level_dbfs = SILENCE_DBFS
+    reconnecting = False
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.mode: Mode = "push_to_talk"
+        self._files = WavFileSource(paths, mode="push_to_talk")
+        self.name = f"wav:{self._files.name}"
+        self.remaining = len(paths)
+        self._released = threading.Semaphore(0)
+        self._closed = threading.Event()
+
+    @property
+    def note(self) -> str:
+        left = self.remaining
+        return f"WAV replay: {left} file(s) to go, space plays one" if left else "all WAV files played"
+
+    def start_talking(self) -> None:
+        """Nothing to do: the file is the speech."""
+
+    def stop_talking(self) -> None:
+        self._released.release()
+
+    def utterances(self) -> Iterator[Utterance]:
+        clips = self._files.utterances()
+        while True:
+            self._released.acquire()
+            utterance = None if self._closed.is_set() else next(clips, None)
+            if utterance is None:
+                return
+            self.remaining -= 1
+            yield utterance
+
+    def close(self) -> None:
+        self._closed.set()
+        self._released.release()
+        self._files.close()
+
+
+def open_source(device: str | None, wav: Sequence[Path] | None) -> VoiceSource:
+    """The dashboard's source: the WAV files on the talk key when given, else the microphone
+    hands-free; raises :class:`AudioError`."""
+    if wav:
+        return WavPushToTalk(wav)
+    return MicrophoneSource(device, mode="hands_free").start()

@@ -8,6 +8,7 @@ vehicle's state change.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 import numpy as np
@@ -148,9 +149,22 @@ class Expectation:
     """The slot the car asked for ("contact" after "Who should I call?"); "" when none."""
 
 
-Status = Literal["done", "asked", "refused"]
-STATUS: dict[Verdict, Status] = {"act": "done", "ask": "asked", "refuse": "refused"}
-"""An utterance's status, once the policy's verdict has been carried out."""
+class Status(StrEnum):
+    """An utterance's status, once the policy's verdict has been carried out.
+
+    A ``str``: JSON lines, reports and comparisons with ``"done"`` see the plain word.
+    """
+
+    DONE = "done"
+    """Acted on (the car may still have declined: see ``Event.carried_out``)."""
+    ASKED = "asked"
+    """The car asked before acting."""
+    REFUSED = "refused"
+    """Not acted on."""
+
+
+STATUS: dict[Verdict, Status] = {"act": Status.DONE, "ask": Status.ASKED, "refuse": Status.REFUSED}
+"""The status each policy verdict comes to."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +173,7 @@ class Event:
 
     transcript: str
     status: Status
-    """done: acted on; asked: the car asked before acting; refused: not acted on."""
+    """What came of it; a plain ``"done"`` is taken too, a word that is no status is refused."""
     intent: str
     """The understood intent when done or asked, out_of_scope when refused."""
     confidence: float
@@ -175,10 +189,13 @@ class Event:
     parts: tuple[Event, ...] = ()
     """The commands of a compound utterance ("… and …"), one event each, in order; () for one command."""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "transcript": self.transcript,
-            "status": self.status,
+            "status": self.status.value,
             "intent": self.intent,
             "confidence": round(self.confidence, 4),
             "slots": self.slots,

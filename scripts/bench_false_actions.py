@@ -45,7 +45,7 @@ from speech import (
 )
 
 from assistant.audio import WavFileSource
-from assistant.events import SAMPLE_RATE, Event
+from assistant.events import SAMPLE_RATE, Event, Status
 from assistant.pipeline import Assistant, AssistantConfig
 
 NOISE_LEVELS_DBFS = (-50.0, -40.0, -32.0, -25.0)
@@ -115,7 +115,7 @@ class Outcome:
 
     @property
     def false_actions(self) -> list[Event]:
-        return [e for e in self.events if e.status == "done"]
+        return [e for e in self.events if e.status is Status.DONE]
 
 
 def silence_clips() -> list[Clip]:
@@ -186,7 +186,7 @@ def report(outcomes: list[Outcome], model: str, source: str) -> str:
         lines.append(
             f"| {category} | {len(chosen)} | {sum(bool(o.events) for o in chosen)} | "
             f"{sum(len(o.events) for o in chosen)} | {sum(len(o.false_actions) for o in chosen)} | "
-            f"{sum(e.status == 'asked' for o in chosen for e in o.events)} | {sum(o.state_changed for o in chosen)} |"
+            f"{sum(e.status is Status.ASKED for o in chosen for e in o.events)} | {sum(o.state_changed for o in chosen)} |"
         )
     failures = [o for o in outcomes if o.false_actions or o.state_changed]
     verdict = "met" if not failures else f"MISSED ({len(failures)} clips)"

@@ -43,7 +43,7 @@ from speech import (
 )
 
 from assistant.audio import MicrophoneSource
-from assistant.events import Event
+from assistant.events import Event, Status
 from assistant.pipeline import Assistant, AssistantConfig
 from assistant.vehicle import VehicleState
 from training.evaluate import Labelled, command_correct
@@ -65,7 +65,7 @@ class LiveCommand:
 
     def understood(self, event: Event) -> bool:
         """Done with the expected intent and every expected slot."""
-        intent = event.intent if event.status == "done" else "out_of_scope"
+        intent = event.intent if event.status is Status.DONE else "out_of_scope"
         return command_correct(Labelled(self.text, self.intent, self.slots), intent, dict(event.slots))
 
 

@@ -50,7 +50,7 @@ from speech import (
 )
 
 from assistant.audio import WavFileSource
-from assistant.events import Command, Event
+from assistant.events import Command, Event, Status
 from assistant.intents import OUT_OF_SCOPE
 from assistant.pipeline import Assistant, AssistantConfig
 from training.evaluate import Labelled, command_correct, read_jsonl
@@ -86,14 +86,14 @@ def condition_name(snr: float | None) -> str:
 
 def chosen_event(events: list[Event]) -> Event | None:
     """The event the car acts on: the first done one; else the first (asked or refused), else none."""
-    return next((e for e in events if e.status == "done"), events[0] if events else None)
+    return next((e for e in events if e.status is Status.DONE), events[0] if events else None)
 
 
 def judge(example: Labelled, events: list[Event]) -> tuple[bool, str, dict]:
     """Correct or not, and the intent and slots it was judged on."""
     event = chosen_event(events)
-    intent = event.intent if event and event.status == "done" else OUT_OF_SCOPE
-    slots = dict(event.slots) if event and event.status == "done" else {}
+    intent = event.intent if event and event.status is Status.DONE else OUT_OF_SCOPE
+    slots = dict(event.slots) if event and event.status is Status.DONE else {}
     return command_correct(example, intent, slots), intent, slots
 
 

@@ -35,7 +35,7 @@ import numpy as np
 import soundfile
 
 from assistant.audio import load_wav
-from assistant.events import SAMPLE_RATE, Event, Transcript
+from assistant.events import SAMPLE_RATE, Event, Status, Transcript
 from assistant.pipeline import Assistant, AssistantConfig
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,7 +105,7 @@ def render(clips: list[Clip], noise: np.ndarray, snr: int | str, cache: Path, se
 def correct(clip: Clip, event: Event) -> bool:
     """The benchmark's rule: the intent right and every labelled slot exactly right; no answer is wrong.
     Only a command the car carries out counts as an answer: a question ("Order a large americano?") does not."""
-    return event.status == "done" and matches(clip, event.intent, event.slots)
+    return event.status is Status.DONE and matches(clip, event.intent, event.slots)
 
 
 def matches(clip: Clip, intent: str, slots: dict) -> bool:
@@ -170,7 +170,7 @@ def run_snr(assistant: Assistant, clips: list[Clip], paths: list[Path], margins:
     return {
         "accuracy": 100 * sum(h.right for h in heard) / len(heard),
         "clips": len(heard),
-        "rejected": sum(h.event.status != "done" for h in heard),
+        "rejected": sum(h.event.status is not Status.DONE for h in heard),
         "grammar_sentences": sum(h.transcript.grammar_match for h in heard),
         "accuracy_grammar_parse": 100 * sum(h.right_parsed for h in heard) / len(heard),
         "asr_ms_p50": statistics.median(h.transcript.asr_ms for h in heard),

@@ -22,7 +22,9 @@ from assistant.audio import (
     AudioError,
     EndpointerOptions,
     MicrophoneSource,
+    VoiceSource,
     WavFileSource,
+    WavPushToTalk,
     list_devices,
     load_wav,
     resolve_device,
@@ -235,6 +237,35 @@ def test_push_to_talk_on_the_microphone_keeps_only_the_bracketed_audio():
     assert 14 * FRAME <= len(utterance.audio) <= 16 * FRAME
     assert np.mean(utterance.audio == 0.5) > 0.9
     assert talk_fed <= utterance.speech_end <= released  # the key's release, not the last block's time
+
+
+def test_every_source_is_a_voice_source(spoken_wav):
+    wav = spoken_wav(HIGH_BEAMS)
+    for source in (WavFileSource([wav]), WavPushToTalk([wav]), MicrophoneSource()):
+        assert isinstance(source, VoiceSource), type(source).__name__
+        assert source.mode in source.modes
+        source.close()
+
+
+def test_wav_push_to_talk_plays_one_file_per_release_and_counts_down(spoken_wav):
+    source = WavPushToTalk([spoken_wav(HIGH_BEAMS), spoken_wav(TEMPERATURE)])
+    assert source.modes == ("push_to_talk",) and "2 file(s) to go" in source.note
+    utterances = source.utterances()
+    source.stop_talking()
+    first = next(utterances)
+    assert first.duration_s == pytest.approx(len(load_wav(spoken_wav(HIGH_BEAMS))) / SAMPLE_RATE, abs=FRAME_S)
+    assert "1 file(s) to go" in source.note
+    source.stop_talking()
+    next(utterances)
+    assert source.note == "all WAV files played"
+    source.stop_talking()
+    assert next(utterances, None) is None
+
+
+def test_a_closed_wav_push_to_talk_ends_without_a_release(spoken_wav):
+    source = WavPushToTalk([spoken_wav(HIGH_BEAMS)])
+    threading.Timer(0.2, source.close).start()
+    assert list(source.utterances()) == []
 
 
 # -- the microphone's queue ----------------------------------------------------------------------

@@ -387,13 +387,7 @@ class EchoAssistant:
     def handle_text(self, text: str, source: str = "typed") -> Event:
         return self._event(text, source)
 
-    def listen(self, source: Any, stop: threading.Event) -> Any:
-        for utterance in source.utterances():
-            yield self._heard(utterance)
-            if stop.is_set():
-                return
-
-    def _heard(self, utterance: Utterance) -> Event:
+    def handle_utterance(self, utterance: Utterance, received_at: float | None = None) -> Event:
         return self._event(f"{utterance.duration_s:.1f} s of speech", utterance.source)
 
     @staticmethod

@@ -10,24 +10,35 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from rich.cells import cell_len
+from textual.app import App
+from textual.binding import Binding
+from textual.content import Content
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
+from textual.widgets._footer import FooterKey
 
 from assistant.audio import AudioError
 from assistant.dialogue import Dialogue
-from assistant.events import Event
+from assistant.events import SAMPLE_RATE, Command, Event, Utterance
+from assistant.intents import load_intents
 from assistant.pipeline import MODELS_DIR, Assistant, AssistantConfig
 from assistant.policy import Policy, PolicyOptions
 from assistant.tui.app import CarDashboard
 from assistant.tui.car import LARGE, SMALL, CarDiagram
-from assistant.tui.conversation import Exchange
-from assistant.tui.draw import SHOWN_CHARS
+from assistant.tui.conversation import Exchange, MicMeter
+from assistant.tui.draw import SHOWN_CHARS, TRACK
 from assistant.tui.header import Notice, StatusBar
+from assistant.tui.help import key_lines, key_name
+from assistant.tui.history import HistoryLog
+from assistant.tui.panels import StatePanel
 from assistant.vehicle import Climate, Lights, Media, Navigation, Phone, VehicleState, Windows
 
 HIGH_BEAMS = "turn on the high beams"
@@ -343,6 +354,68 @@ def test_speed_call_help_and_reset_keys() -> None:
     run(scenario)
 
 
+WIPERS_YAML = """
+language: en
+intents:
+  wipers:
+    description: The windscreen wipers, on or off
+    action: set_wipers
+    data:
+      - sentences:
+          - "[please] (turn|switch) {wiper_state:state} [the] wipers"
+out_of_scope:
+  sentences:
+    - "tell me a joke"
+lists:
+  wiper_state:
+    values:
+      - in: "(on|up)"
+        out: "on"
+      - in: "off"
+        out: "off"
+"""
+
+
+def test_the_help_lists_every_key_and_one_thing_to_say_per_intent(tmp_path: Path) -> None:
+    """Built from the app's bindings and the YAML: an intent only the YAML knows shows up, in the help
+    and in the conversation's first hint."""
+    (tmp_path / "wipers.yaml").write_text(WIPERS_YAML)
+    assistant = ScriptedAssistant()
+    assistant.library = load_intents(tmp_path / "wipers.yaml")
+
+    async def scenario() -> None:
+        app = CarDashboard(
+            AssistantConfig(), assistant_factory=lambda config: assistant, audio_factory=no_microphone
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.nlu_status == "ready", what="the scripted classifier")
+            await pilot.pause()
+            assert "“turn on wipers”" in rendered(app.query_one(Exchange))  # before the first command
+            await pilot.press("f1")
+            shown = app.screen.query_one(Static).render().plain
+            for binding in CarDashboard.BINDINGS:
+                if not binding.system:
+                    assert key_name(binding, app.get_key_display) in shown, binding
+            assert "“turn on wipers”" in shown and "wipers" in shown
+            assert "high beams" not in shown  # no example of its own: only what the YAML says
+
+    run(scenario)
+
+
+def test_keys_of_one_action_share_a_help_line_and_a_new_key_gets_one() -> None:
+    bindings = [
+        Binding("plus", "speed(1)", "Speed", key_display="+/-", tooltip="faster or slower"),
+        Binding("minus", "speed(-1)", "Slower", show=False),
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("f9", "honk", "Honk"),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
+        Binding("escape", "leave_command", show=False),
+    ]
+    lines = key_lines(bindings, App().get_key_display)
+    assert lines == [("+ / -", "faster or slower"), ("F1 / ?", "Help"), ("F9", "Honk")]
+
+
 def test_slash_on_the_empty_box_is_the_type_key_not_text() -> None:
     async def scenario() -> None:
         app = CarDashboard(
@@ -446,22 +519,59 @@ class ScriptedAssistant:
             timings_ms={"endpoint": 0.0, "asr": 0.0, "nlu": 23.4, "action": 0.1, "total": 23.6},
         )
 
-    def listen(self, source: Any, stop: threading.Event) -> Any:
-        stop.wait()
-        return iter(())
-
 
 class SteadyMicrophone:
-    """A microphone stand-in at a constant level, in hands-free mode."""
+    """A microphone stand-in at a constant level, in hands-free mode, that hears nothing until closed."""
 
-    mode = "hands_free"
+    modes = ("hands_free", "push_to_talk")
     level_dbfs = -24.0
+    reconnecting = False
+    note = ""
+
+    def __init__(self, mode: str = "hands_free") -> None:
+        self.mode = mode
+        self._closed = threading.Event()
+
+    def utterances(self) -> Iterator[Any]:
+        self._closed.wait()
+        yield from ()
 
     def start_talking(self) -> None: ...
 
     def stop_talking(self) -> None: ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        self._closed.set()
+
+
+class OneModeSource(SteadyMicrophone):
+    """A source that only works push-to-talk, as the ``--wav`` replay does."""
+
+    modes = ("push_to_talk",)
+    note = "two clips to go"
+
+    def __init__(self) -> None:
+        super().__init__("push_to_talk")
+
+
+def test_a_source_with_one_mode_keeps_it_and_shows_its_note() -> None:
+    async def scenario() -> None:
+        app = CarDashboard(
+            AssistantConfig(),
+            assistant_factory=lambda config: ScriptedAssistant(),
+            audio_factory=lambda device, wav: OneModeSource(),
+        )
+        notes: list[str] = []
+        app.notify = lambda message, **kwargs: notes.append(message)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.listening, what="the scripted voice loop")
+            assert app.voice_mode == "push_to_talk"
+            assert app.mic_status == "two clips to go"
+            await pilot.press("f2")
+            assert app.voice_mode == app.source.mode == "push_to_talk"
+            assert notes and "hands-free" in notes[-1]
+
+    run(scenario)
 
 
 def snapshot_app() -> CarDashboard:
@@ -486,3 +596,225 @@ async def settle_with_a_command(pilot: Pilot) -> None:
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_main_screen_snapshot(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(snapshot_app(), terminal_size=size, run_before=settle_with_a_command)
+
+
+# -- one thread at a time inside the assistant -----------------------------------------------------
+
+
+class Watched:
+    """A stand-in assistant that counts the times two threads were inside it at once."""
+
+    library = None
+
+    def __init__(self) -> None:
+        self.vehicle: Any = None
+        self.visits: list[str] = []
+        self.overlaps = 0
+        self._inside = 0
+        self._count = threading.Lock()
+        self._transcriber: Any = None
+
+    @contextmanager
+    def _visit(self, what: str) -> Iterator[None]:
+        with self._count:
+            self._inside += 1
+            self.overlaps += self._inside > 1
+            self.visits.append(what)
+        time.sleep(0.1)  # long enough for another thread to come in, were it let in
+        with self._count:
+            self._inside -= 1
+        yield
+
+    @property
+    def transcriber(self) -> Any:
+        return self._transcriber
+
+    @transcriber.setter
+    def transcriber(self, transcriber: Any) -> None:
+        with self._visit("whisper"):
+            self._transcriber = transcriber
+
+    def handle_text(self, text: str, source: str = "typed") -> Event:
+        with self._visit(text):
+            return ScriptedAssistant.handle_text(self, text, source)  # type: ignore[arg-type]
+
+    def handle_utterance(self, utterance: Utterance, received_at: float | None = None) -> Event:
+        with self._visit("spoken"):
+            return ScriptedAssistant.handle_text(self, "heard", utterance.source)  # type: ignore[arg-type]
+
+    def use_model(self, model_dir: Path) -> None:
+        with self._visit("model"):
+            pass
+
+
+class Chatty(SteadyMicrophone):
+    """A microphone that hears four commands once ``speak`` is set, then nothing."""
+
+    def __init__(self, speak: threading.Event) -> None:
+        super().__init__()
+        self.speak = speak
+
+    def utterances(self) -> Iterator[Utterance]:
+        self.speak.wait(30)
+        for _ in range(4):
+            yield Utterance(np.zeros(SAMPLE_RATE // 2, dtype=np.float32), "chatty", 0.0, 0.0)
+        yield from super().utterances()
+
+
+async def send(pilot: Pilot, text: str) -> None:
+    pilot.app.query_one("#command", Input).value = text
+    await pilot.press("enter")
+
+
+def test_workers_never_use_the_assistant_at_the_same_time(tmp_path: Path) -> None:
+    """Whisper arriving during a typed command; spoken and typed commands and a model switch all at once:
+    the assistant takes them one at a time, typed ones in the order typed."""
+    (tmp_path / "bert").mkdir()
+    (tmp_path / "bert" / "training.json").write_text("{}")
+    watched, whisper_loaded, speak = Watched(), threading.Event(), threading.Event()
+
+    def load_whisper(config: AssistantConfig, library: Any) -> str:
+        whisper_loaded.wait(30)
+        return "whisper"
+
+    async def scenario() -> None:
+        app = CarDashboard(
+            AssistantConfig(),
+            assistant_factory=lambda config: watched,
+            transcriber_factory=load_whisper,
+            audio_factory=lambda device, wav: Chatty(speak),
+            models_dir=tmp_path,
+        )
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.nlu_status == "ready", what="the watched assistant")
+            await send(pilot, "lights on")
+            whisper_loaded.set()
+            await wait_for(pilot, lambda: app.listening, what="the voice loop")
+            speak.set()
+            await pilot.press("f3")
+            await send(pilot, "more")
+            await send(pilot, "again")
+            await wait_for(pilot, lambda: app.query_one(HistoryLog).count == 7, what="seven commands")
+            await wait_for(pilot, lambda: app.model_name == "bert", what="the model switch")
+
+    run(scenario)
+    assert sorted(watched.visits) == sorted(["whisper", "model", "lights on", "more", "again", *["spoken"] * 4])
+    assert watched.overlaps == 0, watched.visits
+    typed = [visit for visit in watched.visits if visit in ("lights on", "more", "again")]
+    assert typed == ["lights on", "more", "again"]
+
+
+# -- 80×24: nothing cut off -------------------------------------------------------------------------
+
+
+class AskingAssistant(ScriptedAssistant):
+    """Asks before every command, as the real one does when unsure, with three intents ranked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dialogue = Dialogue()
+        self.clock: Callable[[], float] = time.monotonic
+
+    def handle_text(self, text: str, source: str = "typed") -> Event:
+        command = Command("lights", {"light": "high_beams", "state": "on"}, "set_light")
+        question = "Turn on the high beams?"
+        self.dialogue = self.dialogue.asked(command, question, self.clock())
+        return Event(
+            transcript=text,
+            status="asked",
+            intent="lights",
+            confidence=0.6,
+            slots=command.slots,
+            outcome=question,
+            ranking=(("lights", 0.6), ("windows", 0.3), ("phone", 0.1)),
+            source=source,
+            timings_ms={"endpoint": 0.0, "asr": 0.0, "nlu": 23.4, "action": 0.0, "total": 23.6},
+        )
+
+
+def cut_off(app: CarDashboard) -> list[str]:
+    """The key widgets not wholly on screen: outside it, clipped by their container, or drawing more
+    lines, or wider lines, than they have room for."""
+    screen = app.screen.region
+    widgets = [
+        app.query_one(StatusBar),
+        visible_car(app),
+        *app.query(StatePanel),
+        app.query_one(MicMeter),
+        app.query_one(Exchange),
+        app.query_one("#command"),
+        app.query_one(HistoryLog),
+        *app.query(FooterKey),
+    ]
+    problems = []
+    for widget in [*widgets, *app.query("#history Static")]:
+        geometry = app.screen.find_widget(widget)
+        if not (screen.contains_region(geometry.region) and geometry.clip.contains_region(geometry.region)):
+            problems.append(f"{widget!r} at {geometry.region} is clipped to {geometry.clip}")
+        room = widget.content_region.size
+        if isinstance(widget, CarDiagram | StatePanel | MicMeter | Exchange | Static):
+            drawn = widget.render()
+            assert isinstance(drawn, Content), drawn
+            lines = [line.plain for line in drawn.wrap(room.width)]
+            if len(lines) > room.height:
+                problems.append(f"{widget!r} draws {lines} in {room}")
+        if isinstance(widget, Input) and cell_len(widget.placeholder) > room.width:
+            problems.append(f"{widget!r}'s hint {widget.placeholder!r} is wider than {room}")
+    return problems
+
+
+def test_at_80x24_the_car_its_panels_and_the_conversation_fit() -> None:
+    async def scenario() -> None:
+        app = snapshot_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle_with_a_command(pilot)
+            assert cut_off(app) == []
+
+    run(scenario)
+
+
+def test_at_80x24_a_question_its_countdown_and_its_keys_fit_beside_a_notice() -> None:
+    clock = Clock()
+
+    async def scenario() -> None:
+        app = CarDashboard(
+            AssistantConfig(),
+            assistant_factory=lambda config: AskingAssistant(),
+            audio_factory=no_microphone,
+            clock=clock,
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.nlu_status == "ready", what="the scripted classifier")
+            await wait_for(pilot, lambda: app.query_one(Notice).display, what="the no-microphone note")
+            await type_command(pilot, HIGH_BEAMS)
+            await wait_for(pilot, lambda: last_event(app) is not None, what="the question")
+            await pilot.pause()
+            shown = rendered(app.query_one(Exchange))
+            assert "Turn on the high beams?" in shown and "10 s left" in shown
+            clock.now += 3
+            await pilot.pause(0.3)
+            assert "7 s left" in rendered(app.query_one(Exchange))
+            footer = " ".join(rendered(key) for key in app.query(FooterKey))
+            assert "^Y" in footer and "^N" in footer
+            assert cut_off(app) == []
+
+    run(scenario)
+
+
+def test_the_three_ranked_intents_have_bars_of_three_colours() -> None:
+    event = AskingAssistant().handle_text(HIGH_BEAMS)
+
+    async def scenario() -> None:
+        app = scripted_dashboard()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.nlu_status == "ready", what="the scripted classifier")
+            exchange = app.query_one(Exchange)
+            exchange.event = event
+            await pilot.pause()
+            lines = exchange.render().split("\n")[1:4]
+            bars = [{str(span.style) for span in line.spans if "━" in line.plain[span.start : span.end]} for line in lines]
+            filled = [styles - {TRACK} for styles in bars]
+            assert all(len(styles) == 1 for styles in filled), bars
+            assert len(set.union(*filled)) == 3, filled
+
+    run(scenario)

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.events import Status
 from assistant.intents import OUT_OF_SCOPE
 from assistant.limits import TextError, check_command, read_text
 
@@ -119,7 +120,7 @@ class Verdicts:
     (out_of_scope when refused).
     """
 
-    rows: list[tuple[Labelled, str, str, dict]]
+    rows: list[tuple[Labelled, Status, str, dict]]
     """(line, status, intent, slots) for every line."""
 
     def intents(self) -> list[str]:
@@ -128,14 +129,14 @@ class Verdicts:
     def statuses(self, intent: str) -> dict[str, int]:
         """How many of ``intent``'s lines were done, asked and refused."""
         statuses = [status for line, status, *_ in self.rows if line.intent == intent]
-        return {status: statuses.count(status) for status in ("done", "asked", "refused")}
+        return {status: statuses.count(status) for status in Status}
 
     def intent_right(self, intent: str | None = None) -> float | None:
         """In-scope lines (of ``intent``, or all) done or asked with the right intent."""
         lines = [
             row for row in self.rows if row[0].intent != OUT_OF_SCOPE and intent in (None, row[0].intent)
         ]
-        return _share(lines, lambda row: row[1] != "refused" and row[2] == row[0].intent)
+        return _share(lines, lambda row: row[1] != Status.REFUSED and row[2] == row[0].intent)
 
     def macro_intent_right(self) -> float | None:
         shares = [self.intent_right(intent) for intent in self.intents()]
@@ -144,12 +145,12 @@ class Verdicts:
     def out_of_scope_taken(self) -> float | None:
         """Out-of-scope lines done or asked about (should be refused)."""
         lines = [row for row in self.rows if row[0].intent == OUT_OF_SCOPE]
-        return _share(lines, lambda row: row[1] != "refused")
+        return _share(lines, lambda row: row[1] != Status.REFUSED)
 
     def done_wrong(self) -> float | None:
         """In-scope lines done with the wrong intent or wrong slots: the car did the wrong thing."""
         lines = [row for row in self.rows if row[0].intent != OUT_OF_SCOPE]
-        return _share(lines, lambda row: row[1] == "done" and not command_correct(row[0], row[2], row[3]))
+        return _share(lines, lambda row: row[1] == Status.DONE and not command_correct(row[0], row[2], row[3]))
 
     def asked_wrong_slots(self) -> float | None:
         """In-scope lines asked about with the right intent but wrong slots: a yes would do the wrong thing."""
@@ -159,9 +160,9 @@ class Verdicts:
     def done_right(self) -> float | None:
         """In-scope lines done with the right intent and slots: no question needed."""
         lines = [row for row in self.rows if row[0].intent != OUT_OF_SCOPE]
-        return _share(lines, lambda row: row[1] == "done" and command_correct(row[0], row[2], row[3]))
+        return _share(lines, lambda row: row[1] == Status.DONE and command_correct(row[0], row[2], row[3]))
 
 
-def _asked_with_wrong_slots(row: tuple[Labelled, str, str, dict]) -> bool:
+def _asked_with_wrong_slots(row: tuple[Labelled, Status, str, dict]) -> bool:
     line, status, intent, slots = row
-    return status == "asked" and intent == line.intent and not command_correct(line, intent, slots)
+    return status == Status.ASKED and intent == line.intent and not command_correct(line, intent, slots)

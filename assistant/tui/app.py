@@ -1,10 +1,20 @@
 """The dashboard app: composes the widgets, owns the state, and runs the pipeline in workers.
 
-Nothing heavy runs on the UI thread. Three thread workers start at mount: ``serve`` loads the intent
-classifier and then answers typed commands and model switches from a queue (so typing works seconds
-before Whisper is ready), ``open_audio`` opens the microphone (or the ``--wav`` files), and once both
-the classifier and the audio are there ``load_speech`` loads Whisper; then ``listen`` runs
-:meth:`Assistant.listen` and posts one :class:`~assistant.tui.messages.Heard` per utterance.
+Nothing heavy runs on the UI thread. Two thread workers start at mount: ``serve`` loads the intent
+classifier (so typing works seconds before Whisper is ready) and ``open_audio`` opens the microphone
+(or the ``--wav`` files); once both are there ``load_speech`` loads Whisper, and then ``listen`` reads
+the audio source.
+
+One worker owns the :class:`Assistant`: ``serve`` runs the jobs of its queue one at a time, in the
+order they came, and only jobs run or change the assistant: a typed command, an answer by key, a
+spoken utterance, a model switch, Whisper once loaded. The other threads only queue jobs: ``listen``
+queues each utterance the source cuts, ``load_speech`` queues the Whisper it loaded beside the
+assistant. So no two threads are ever inside the assistant at once, and events come out in the order
+their commands went in. Each job's result comes back to the UI thread as a message
+(:class:`~assistant.tui.messages.Heard` per command); the UI thread only reads the assistant's
+library and its dialogue, values that are replaced whole, never changed in place. The car is also changed by keys on the UI
+thread (speed, incoming call, reset), which must not wait for Whisper: :class:`backend.SharedVehicle`
+takes those and the assistant's commands under the car's own lock.
 
 The widgets only render :class:`VehicleState` and :class:`Event`; the app never decides what a
 command means.
@@ -29,13 +39,13 @@ from textual.widgets import Footer, Input
 from textual.worker import get_current_worker
 
 from assistant.dialogue import Question
-from assistant.events import Event
+from assistant.events import Event, Status
 from assistant.limits import TextError, check_command
 from assistant.tui import backend
 from assistant.tui.car import LARGE, SMALL, CarDiagram
-from assistant.tui.conversation import CommandInput, Exchange, MicMeter, Pending
-from assistant.tui.header import Notice, StatusBar
-from assistant.tui.help import HelpScreen
+from assistant.tui.conversation import MODES, CommandInput, Exchange, MicMeter, Pending
+from assistant.tui.header import ModelStatus, Notice, SpeechStatus, StatusBar
+from assistant.tui.help import HelpScreen, example, key_lines
 from assistant.tui.history import HistoryLog
 from assistant.tui.messages import (
     AssistantFailed,
@@ -53,20 +63,22 @@ from assistant.tui.panels import ClimatePanel, MediaPanel, NavigationPanel, Phon
 from assistant.vehicle import VehicleState
 
 if TYPE_CHECKING:
+    from assistant.audio import Mode, VoiceSource
     from assistant.pipeline import Assistant, AssistantConfig
 
 AssistantFactory = Callable[["AssistantConfig"], "Assistant"]
 TranscriberFactory = Callable[["AssistantConfig", Any], Any]
-AudioFactory = Callable[[str | None, Sequence[Path] | None], Any]
+AudioFactory = Callable[[str | None, Sequence[Path] | None], "VoiceSource"]
 
 SPEED_STEP_KMH = 10.0
 CALLERS = ("Alex", "Mom", "Sam", "Dr. Jones")
 POLL_S = 0.1
-PLACEHOLDERS = {
-    "loading": "Loading the classifier… type a command anyway",
-    "ready": "Type a command and press Enter, e.g. “open the sunroof”",
+PLACEHOLDERS: dict[ModelStatus, str] = {
+    "loading": "Loading… type a command anyway",
+    "ready": "Type a command and press Enter",
     "failed": "No intent model: see the note above",
 }
+"""The text box's hint, short enough for an 80-column screen; F1 has things to say."""
 
 
 class CarDashboard(App[int], inherit_bindings=False):
@@ -84,36 +96,42 @@ class CarDashboard(App[int], inherit_bindings=False):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (38, "-tall")]
     BINDINGS = [
-        Binding("space", "talk", "Talk"),
-        Binding("f2", "toggle_mode", "Mode"),
-        Binding("f3", "switch_model", "Model"),
-        Binding("f4", "incoming_call", "Call"),
-        Binding("plus", "speed(1)", "Speed", key_display="+/-"),
+        Binding("space", "talk", "Talk", tooltip="push-to-talk: press to start talking, again to stop"),
+        Binding("f2", "toggle_mode", "Mode", tooltip="switch hands-free (voice activity) ↔ push-to-talk"),
+        Binding("f3", "switch_model", "Model", tooltip="switch the intent model, QLoRA ↔ BERT"),
+        Binding("f4", "incoming_call", "Call", tooltip="simulate an incoming call"),
+        Binding("plus", "speed(1)", "Speed", show=False, tooltip="speed up / slow down by 10 km/h"),
         Binding("minus", "speed(-1)", "Slower", show=False),
-        Binding("slash", "focus_command", "Type", key_display="/"),
-        Binding("ctrl+y", "answer(True)", "Yes", key_display="^Y"),
+        Binding("slash", "focus_command", "Type", show=False, tooltip="type a command"),
+        Binding("escape", "leave_command", show=False, tooltip="leave the text box"),
+        Binding(
+            "ctrl+y", "answer(True)", "Yes", key_display="^Y", tooltip="yes / no to the car's question (or say it)"
+        ),
         Binding("ctrl+n", "answer(False)", "No", key_display="^N"),
-        Binding("f5", "reset", "Reset"),
-        Binding("f1", "help", "Help"),
+        Binding("f5", "reset", "Reset", show=False, tooltip="reset the car"),
+        Binding("f1", "help", "Help", tooltip="this help"),
         Binding("question_mark", "help", "Help", show=False),
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="quit"),
         Binding("ctrl+c", "help_quit", show=False, system=True),
-        Binding("escape", "leave_command", show=False),
     ]
+    """The app's keys, in the footer (``description``, when ``show``) and the help screen (``tooltip``,
+    else ``description``): a key added here shows up in both. The footer holds what fits in 80 columns
+    with the question's ^Y and ^N; the help screen has every key."""
 
     vehicle_state: reactive[VehicleState] = reactive(VehicleState)
     blink_on: reactive[bool] = reactive(True)
     clock_s: reactive[int] = reactive(0)
     spinner: reactive[int] = reactive(0)
     level: reactive[float] = reactive(-120.0)
-    voice_mode: reactive[str] = reactive("hands_free")
+    voice_mode: reactive[Mode] = reactive("hands_free")
     talking: reactive[bool] = reactive(False)
     mic_status: reactive[str] = reactive("opening the microphone…")
     mic_reconnecting: reactive[bool] = reactive(False)
-    nlu_status: reactive[str] = reactive("loading")
-    asr_status: reactive[str] = reactive("waiting")
+    nlu_status: reactive[ModelStatus] = reactive("loading")
+    asr_status: reactive[SpeechStatus] = reactive("waiting")
     model_name: reactive[str] = reactive("")
     notices: reactive[dict[str, str]] = reactive(dict)
+    question_left_s: reactive[int] = reactive(0)
 
     def __init__(
         self,
@@ -134,13 +152,13 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.wav = list(wav or [])
         self.assistant_factory = assistant_factory or backend.load_assistant
         self.transcriber_factory = transcriber_factory or backend.load_transcriber
-        self.audio_factory = audio_factory or backend.open_source
+        self.audio_factory = audio_factory
         self.model_dir = Path(config.model)
         self.models_dir = models_dir or self.model_dir.parent
         self.clock = clock
         self.vehicle = backend.SharedVehicle(state, clock)
         self.assistant: Assistant | None = None
-        self.source: Any = None
+        self.source: VoiceSource | None = None
         self.audio_problem = ""
         self.listening = False
         self.question: Question | None = None
@@ -178,7 +196,7 @@ class CarDashboard(App[int], inherit_bindings=False):
                         CarDashboard.talking,
                         CarDashboard.mic_status,
                     )
-                    yield Exchange(id="exchange")
+                    yield Exchange(id="exchange").data_bind(CarDashboard.question_left_s)
                     yield CommandInput(placeholder=PLACEHOLDERS["loading"], id="command")
                 yield HistoryLog(id="history")
         yield Footer(compact=True)
@@ -205,7 +223,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.spinner = int(now / POLL_S)
         if self.source is not None:
             self.level = self.source.level_dbfs
-            self.mic_reconnecting = getattr(self.source, "reconnecting", False)
+            self.mic_reconnecting = self.source.reconnecting
         self._count_down(now)
 
     def _count_down(self, now: float) -> None:
@@ -213,7 +231,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         if self.question is None:
             return
         left = math.ceil(self.question.expires_at - now)
-        self.query_one(Exchange).question_left_s = max(left, 0)
+        self.question_left_s = max(left, 0)
         if left <= 0:
             self.question = None
             self.refresh_bindings()
@@ -248,7 +266,7 @@ class CarDashboard(App[int], inherit_bindings=False):
 
     @work(thread=True, group="assistant", exit_on_error=False)
     def serve(self) -> None:
-        """Load the classifier, then run typed commands and model switches one at a time."""
+        """Load the classifier, then run the jobs that use or change it, one at a time (see above)."""
         try:
             assistant = self._abandonable(lambda: self.assistant_factory(self.config))
         except backend.Abandoned:
@@ -268,8 +286,10 @@ class CarDashboard(App[int], inherit_bindings=False):
 
     @work(thread=True, group="audio", exit_on_error=False)
     def open_audio(self) -> None:
+        from assistant.audio import open_source  # soundfile and PortAudio: not before the first frame
+
         try:
-            source = self.audio_factory(self.device, self.wav)
+            source = (self.audio_factory or open_source)(self.device, self.wav)
         except Exception as error:  # AudioError above all; whatever it is, typing still works
             self.post_message(AudioFailed(str(error)))
             return
@@ -277,17 +297,20 @@ class CarDashboard(App[int], inherit_bindings=False):
 
     @work(thread=True, group="speech", exit_on_error=False)
     def load_speech(self, assistant: Assistant) -> None:
-        if assistant.transcriber is None:
-            try:
-                load = self.transcriber_factory
-                assistant.transcriber = self._abandonable(lambda: load(self.config, assistant.library))
-                backend.settle_heap()
-            except backend.Abandoned:
-                return
-            except Exception as error:  # no Whisper: voice is off, typing still works
-                self.post_message(SpeechFailed(str(error)))
-                return
-        self.post_message(SpeechLoaded())
+        """Load Whisper while the assistant goes on serving, then hand it over through the job queue."""
+        if assistant.transcriber is not None:
+            self.post_message(SpeechLoaded())
+            return
+        try:
+            load, library = self.transcriber_factory, assistant.library
+            transcriber = self._abandonable(lambda: load(self.config, library))
+            backend.settle_heap()
+        except backend.Abandoned:
+            return
+        except Exception as error:  # no Whisper: voice is off, typing still works
+            self.post_message(SpeechFailed(str(error)))
+            return
+        self._jobs.put(backend.UseTranscriber(transcriber))
 
     def _abandonable(self, work: Callable[[], Any]) -> Any:
         """Run slow work for the current worker so that quitting never waits for it."""
@@ -295,15 +318,20 @@ class CarDashboard(App[int], inherit_bindings=False):
         return backend.abandonable(work, lambda: worker.is_cancelled)
 
     @work(thread=True, group="voice", exit_on_error=False)
-    def listen(self, assistant: Assistant, source: Any) -> None:
-        """The voice loop: one Heard per utterance, until the source ends or the app stops."""
+    def listen(self, source: VoiceSource) -> None:
+        """The voice loop: queue each utterance for the assistant, until the source ends or the app stops.
+
+        Endpointing runs here, so the source keeps up while Whisper works on the previous utterance.
+        """
+        problem = ""
         try:
-            for event in assistant.listen(source, self._stop):
-                self.post_message(Heard(event))
+            for utterance in source.utterances():
+                self._jobs.put(backend.Spoken(utterance, time.monotonic()))
+                if self._stop.is_set():
+                    return
         except Exception as error:  # a microphone unplugged mid-run: say so, keep the dashboard
-            self.post_message(ListeningStopped(str(error)))
-            return
-        self.post_message(ListeningStopped())
+            problem = str(error)
+        self._jobs.put(backend.VoiceEnded(problem))
 
     def _start_voice(self) -> None:
         """Load Whisper once both the classifier and an audio source are there; listen once it is."""
@@ -314,12 +342,15 @@ class CarDashboard(App[int], inherit_bindings=False):
             self.load_speech(self.assistant)
         elif self.asr_status == "ready" and not self.listening:
             self.listening = True
-            self.listen(self.assistant, self.source)
+            self.listen(self.source)
 
     # -- what the workers report ------------------------------------------------------------------
 
     def on_assistant_loaded(self, message: AssistantLoaded) -> None:
         self.assistant = message.assistant
+        library = self.assistant.library
+        if library is not None:
+            self.query_one(Exchange).examples = tuple(example(library, name) for name in library.intents)
         self.nlu_status = "ready"
         self.model_name = self.model_dir.name
         self.query_one("#command", Input).placeholder = PLACEHOLDERS["ready"]
@@ -352,12 +383,15 @@ class CarDashboard(App[int], inherit_bindings=False):
         self._update_mic_status()
 
     def on_speech_failed(self, message: SpeechFailed) -> None:
+        """No Whisper (it did not load, or failed on an utterance): typing only, the audio closed."""
         self.asr_status = "failed"
+        if self.source is not None:
+            self.source.close()
         self._notice("speech", f"Typing only, no speech recognition: {message.error}")
         self._update_mic_status()
 
     def on_heard(self, message: Heard) -> None:
-        asked = message.event.status == "asked" and self.assistant is not None
+        asked = message.event.status is Status.ASKED and self.assistant is not None
         self.question = self.assistant.dialogue.waiting(self.clock()) if asked else None
         self._count_down(self.clock())
         self.refresh_bindings()
@@ -391,9 +425,8 @@ class CarDashboard(App[int], inherit_bindings=False):
             return "off: no speech recognition"
         if self.asr_status != "ready":
             return "loading speech recognition…"
-        if isinstance(self.source, backend.WavPushToTalk):
-            left = self.source.remaining
-            return f"WAV replay: {left} file(s) to go, space plays one" if left else "all WAV files played"
+        if self.source.note:
+            return self.source.note
         return "" if self.listening else "the audio source ended"
 
     def on_model_switched(self, message: ModelSwitched) -> None:
@@ -450,7 +483,7 @@ class CarDashboard(App[int], inherit_bindings=False):
             return "Speech recognition is still loading; type meanwhile."
         return f"No voice input ({self.mic_status}); type your commands."
 
-    def _set_mode(self, mode: str) -> None:
+    def _set_mode(self, mode: Mode) -> None:
         self.source.mode = mode
         self.voice_mode = mode
 
@@ -458,13 +491,14 @@ class CarDashboard(App[int], inherit_bindings=False):
         if self.source is None:
             self.notify(self._voice_unavailable(), title="Mode", severity="warning")
             return
-        if isinstance(self.source, backend.WavPushToTalk):
-            self.notify("WAV files play on push-to-talk only: press space.", title="Mode")
+        other = "hands_free" if self.voice_mode == "push_to_talk" else "push_to_talk"
+        if other not in self.source.modes:
+            self.notify(f"This audio source has no {MODES[other].lower()} mode.", title="Mode")
             return
         if self.talking:
             self.source.stop_talking()
             self.talking = False
-        self._set_mode("hands_free" if self.voice_mode == "push_to_talk" else "push_to_talk")
+        self._set_mode(other)
 
     def action_switch_model(self) -> None:
         """F3: QLoRA ↔ BERT, loaded by the assistant's worker; the car and Whisper stay."""
@@ -509,7 +543,8 @@ class CarDashboard(App[int], inherit_bindings=False):
         self._jobs.put(backend.Answer(yes))
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        library = self.assistant.library if self.assistant is not None else None
+        self.push_screen(HelpScreen(key_lines(self.BINDINGS, self.get_key_display), library))
 
     def action_focus_command(self) -> None:
         self.query_one("#command", Input).focus()

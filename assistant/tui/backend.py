@@ -1,4 +1,4 @@
-"""What the dashboard runs off the UI thread: loading the assistant, its jobs, and the audio source.
+"""What the dashboard runs off the UI thread: loading the assistant and its jobs.
 
 Heavy modules (torch, transformers, faster-whisper, sounddevice) are imported inside these functions,
 which only workers call, so the first frame never waits for them.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.message import Message
 
-from assistant.tui.messages import Heard, ModelSwitched, ModelSwitchFailed
+from assistant.tui.messages import (
+    Heard,
+    ListeningStopped,
+    ModelSwitched,
+    ModelSwitchFailed,
+    SpeechFailed,
+    SpeechLoaded,
+)
 from assistant.vehicle import Outcome, Slots, Vehicle, VehicleState
 
 if TYPE_CHECKING:
@@ -163,56 +170,39 @@ class SwitchModel:
         return ModelSwitched(self.model_dir)
 
 
-Job = TypedCommand | Answer | SwitchModel
+@dataclass(frozen=True)
+class Spoken:
+    """An utterance the voice loop cut; ``received_at``: when it left the endpointer."""
+
+    utterance: Utterance
+    received_at: float
+
+    def run(self, assistant: Assistant) -> Message:
+        try:
+            return Heard(assistant.handle_utterance(self.utterance, self.received_at))
+        except Exception as error:  # Whisper failing mid-run: voice goes off, typing still works
+            return SpeechFailed(str(error))
 
 
-class WavPushToTalk:
-    """``--wav`` replay driven by the talk key: each press and release plays the next file.
+@dataclass(frozen=True)
+class UseTranscriber:
+    """Whisper, loaded beside the assistant, put to use between two commands."""
 
-    It offers what the dashboard uses of a microphone source (``utterances()``, ``mode``,
-    ``start_talking()``, ``stop_talking()``, ``level_dbfs``, ``close()``), so the same voice loop
-    (:meth:`Assistant.listen`) serves both; a :class:`WavFileSource` in push-to-talk mode cuts one
-    utterance per file, and this class hands them out one release at a time.
-    """
+    transcriber: Any
 
-    mode = "push_to_talk"
-    level_dbfs = -120.0
-
-    def __init__(self, paths: Sequence[Path]) -> None:
-        from assistant.audio import WavFileSource
-
-        self._files = WavFileSource(paths, mode="push_to_talk")
-        self.name = f"wav:{self._files.name}"
-        self.remaining = len(paths)
-        self._released = threading.Semaphore(0)
-        self._closed = threading.Event()
-
-    def start_talking(self) -> None:
-        """Nothing to do: the file is the speech."""
-
-    def stop_talking(self) -> None:
-        self._released.release()
-
-    def utterances(self) -> Iterator[Utterance]:
-        clips = self._files.utterances()
-        while True:
-            self._released.acquire()
-            utterance = None if self._closed.is_set() else next(clips, None)
-            if utterance is None:
-                return
-            self.remaining -= 1
-            yield utterance
-
-    def close(self) -> None:
-        self._closed.set()
-        self._released.release()
-        self._files.close()
+    def run(self, assistant: Assistant) -> Message:
+        assistant.transcriber = self.transcriber
+        return SpeechLoaded()
 
 
-def open_source(device: str | None, wav: Sequence[Path] | None) -> Any:
-    """The WAV files when given, else the microphone in hands-free mode; raises AudioError."""
-    if wav:
-        return WavPushToTalk(wav)
-    from assistant.audio import MicrophoneSource
+@dataclass(frozen=True)
+class VoiceEnded:
+    """The voice loop ended: the source ran out, or failed (``error``); said after its last utterance."""
 
-    return MicrophoneSource(device, mode="hands_free").start()
+    error: str = ""
+
+    def run(self, assistant: Assistant) -> Message:
+        return ListeningStopped(self.error)
+
+
+Job = TypedCommand | Answer | SwitchModel | Spoken | UseTranscriber | VoiceEnded

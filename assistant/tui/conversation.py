@@ -10,18 +10,24 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Input
 
-from assistant.events import Event
+from assistant.events import Event, Status
 from assistant.tui.draw import bar, level_meter, shorten
 
 MUTED = "$foreground-muted"
 LABEL = 8
 NAME = 13
 METER_WIDTH = 12
+"""The level meter's cells where there is room; fewer on a narrow screen, down to ``MIN_METER_WIDTH``."""
+MIN_METER_WIDTH = 4
 MODES = {"hands_free": "HANDS-FREE", "push_to_talk": "PUSH-TO-TALK"}
 STAGES = (("endpoint", "endpoint"), ("asr", "ASR"), ("nlu", "NLU"), ("action", "action"), ("total", "total"))
-RANKED = 3
 SHORTCUT_CHARACTERS = frozenset(" ?+-/")
-STATUS_STYLES = {"done": "$success", "asked": "$warning", "refused": "$error"}
+WELCOME_EXAMPLES = 3
+STATUS_STYLES = {Status.DONE: "$success", Status.ASKED: "$warning", Status.REFUSED: "$error"}
+"""The chosen intent's bar: the colour of what came of it."""
+RUNNER_UP_STYLES = ("$secondary-muted", "$primary-muted")
+"""The second and the third intent's bars, each its own colour, none a status colour."""
+RANKED = 1 + len(RUNNER_UP_STYLES)
 
 
 def _label(text: str) -> Content:
@@ -48,9 +54,10 @@ class MicMeter(Widget):
             badge = (" ● TALKING ", "bold $text on $error")
         else:
             badge = (f" {MODES.get(self.voice_mode, self.voice_mode)} ", "bold $background on $secondary")
-        return Content.assemble(
-            _label("Mic"), level_meter(self.level, METER_WIDTH), (f" {self.level:4.0f} dB ", MUTED), badge
-        )
+        level = f" {self.level:4.0f} dB "
+        room = self.size.width - LABEL - len(level) - len(badge[0])
+        meter = level_meter(self.level, min(max(room, MIN_METER_WIDTH), METER_WIDTH))
+        return Content.assemble(_label("Mic"), meter, (level, MUTED), badge)
 
 
 @dataclass(frozen=True)
@@ -68,19 +75,23 @@ class Exchange(Widget):
     pending: reactive[Pending | None] = reactive(None, layout=True)
     question_left_s: reactive[int] = reactive(0)
     """Seconds until the car's question lapses (0: none stands), counted down by the app."""
+    examples: reactive[tuple[str, ...]] = reactive(tuple, layout=True)
+    """Things to say (one per intent, from the intents YAML); the first few show until the first command."""
 
     def render(self) -> Content:
         if self.pending is not None:
             return self._pending(self.pending)
         if self.event is None:
-            return Content("\n").join(
-                [
-                    Content.styled("Say a command, or type one below.", MUTED),
-                    Content.styled("Try “turn on the high beams”,", MUTED),
-                    Content.styled("“open the sunroof halfway” or “call mom”.", MUTED),
-                ]
-            )
+            return self._welcome()
         return Content("\n").join(self._event_lines(self.event))
+
+    def _welcome(self) -> Content:
+        lines = [Content.styled("Say a command, or type one below.", MUTED)]
+        if self.examples:
+            *first, last = (f"“{example}”" for example in self.examples[:WELCOME_EXAMPLES])
+            lines.append(Content.styled(f"Try {', '.join(first)} or {last}." if first else f"Try {last}.", MUTED))
+        lines.append(Content.styled("F1: every key, and more to say.", MUTED))
+        return Content("\n").join(lines)
 
     def _pending(self, pending: Pending) -> Content:
         said = (
@@ -109,7 +120,7 @@ class Exchange(Widget):
         lines = []
         for index, (name, score) in enumerate(event.ranking[:RANKED]):
             chosen = index == 0
-            style = STATUS_STYLES[event.status] if chosen else "$secondary-muted"
+            style = STATUS_STYLES[event.status] if chosen else RUNNER_UP_STYLES[index - 1]
             lines.append(
                 Content.assemble(
                     _label("Intent" if chosen else ""),
@@ -131,9 +142,9 @@ class Exchange(Widget):
 
     @staticmethod
     def _result(event: Event) -> Content:
-        if event.status == "refused":
+        if event.status is Status.REFUSED:
             return Content.assemble(("✘ Refused: ", "bold $error"), (event.reason, "$error"))
-        if event.status == "asked":
+        if event.status is Status.ASKED:
             return Content.assemble(("? ", "bold $warning"), (event.outcome, "bold"))
         if not event.carried_out:  # understood, but the car said no ("Sunroof stays closed above 80 km/h")
             return Content.assemble(("⚠ ", "bold $warning"), (event.outcome, "bold $warning"))
@@ -141,7 +152,7 @@ class Exchange(Widget):
 
     def _answer_keys(self, event: Event) -> list[Content]:
         """Under a question: the keys that answer it and how long it stands, or that it lapsed."""
-        if event.status != "asked":
+        if event.status is not Status.ASKED:
             return []
         if self.question_left_s <= 0:
             return [Content.assemble(_label(""), ("the question lapsed", MUTED))]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -9,13 +11,17 @@ from textual.widget import Widget
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 MUTED = "$foreground-muted"
 
+ModelStatus = Literal["loading", "ready", "switching", "failed"]
+"""The intent classifier: loading, ready, switching to the other variant, or not loaded."""
+SpeechStatus = Literal["waiting", "loading", "ready", "failed", "off"]
+"""Whisper: waiting for the classifier and the audio, loading, ready, not loaded, or off (no audio)."""
+
 
 class StatusBar(Widget):
-    """``nlu_status``: loading, ready, switching or failed; ``asr_status``: waiting, loading, ready,
-    failed or off (no audio to transcribe); ``spinner`` is the frame of the loading animation."""
+    """What is loaded and what is still loading; ``spinner`` is the frame of the loading animation."""
 
-    nlu_status: reactive[str] = reactive("loading")
-    asr_status: reactive[str] = reactive("waiting")
+    nlu_status: reactive[ModelStatus] = reactive("loading")
+    asr_status: reactive[SpeechStatus] = reactive("waiting")
     model_name: reactive[str] = reactive("")
     spinner: reactive[int] = reactive(0)
 

@@ -6,22 +6,26 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from assistant.events import Event
+from assistant.events import Event, Status
 from assistant.tui.draw import shorten
 
 MAX_ENTRIES = 200
 MUTED = "$foreground-muted"
 
 
-MARKS = {"done": ("✔", "bold $success"), "asked": ("?", "bold $warning"), "refused": ("✘", "bold $error")}
+MARKS = {
+    Status.DONE: ("✔", "bold $success"),
+    Status.ASKED: ("?", "bold $warning"),
+    Status.REFUSED: ("✘", "bold $error"),
+}
 
 
 def history_line(number: int, event: Event) -> Content:
     """``3 ✔ “open the sunroof” → Sunroof open.`` (or the car's question, or why it did nothing)."""
     mark = MARKS[event.status]
-    if event.status == "done" and not event.carried_out:
+    if event.status is Status.DONE and not event.carried_out:
         mark = ("⚠", "bold $warning")
-    refused = event.status == "refused"
+    refused = event.status is Status.REFUSED
     return Content.assemble(
         (f"{number:>3} ", MUTED),
         mark,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
 from assistant.events import Event
+
+if TYPE_CHECKING:
+    from assistant.audio import VoiceSource
 
 
 @dataclass
@@ -34,7 +37,7 @@ class SpeechFailed(Message):
 
 @dataclass
 class AudioOpened(Message):
-    source: Any
+    source: VoiceSource
 
 
 @dataclass
