@@ -195,12 +195,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from assistant.check import CheckOptions, report_line, run_checks
+    from assistant.check import CheckOptions, failed, render, run_checks
 
-    results = run_checks(CheckOptions(intents=args.intents))
-    for result in results:
-        print(report_line(result))
-    return 1 if any(result.level == "error" for result in results) else 0
+    results = run_checks(CheckOptions(intents=args.intents, model=args.model, whisper=args.whisper))
+    print(render(results))
+    return 1 if failed(results) else 0
 
 
 def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
@@ -423,10 +422,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_runtime_options(listen)
     listen.set_defaults(handler=cmd_listen)
 
-    check = commands.add_parser("check", help="check the intents YAML: errors and warnings, one line each")
+    check = commands.add_parser(
+        "check",
+        help="check the intents YAML, the model, Whisper and the microphone: one line each, with the fix",
+    )
     check.add_argument(
         "--intents", type=Path, default=DEFAULT_INTENTS, help="intents YAML (default: %(default)s)"
     )
+    check.add_argument(
+        "--model", type=Path, default=DEFAULT_MODEL_DIR, help="trained model folder (default: %(default)s)"
+    )
+    check.add_argument("--whisper", help="faster-whisper model folder or name (default: bundled tiny.en)")
     check.set_defaults(handler=cmd_check)
 
     devices = commands.add_parser("devices", help="list audio input devices")
