@@ -85,9 +85,9 @@ def load_judge(args: argparse.Namespace):
 def cmd_train(args: argparse.Namespace) -> int:
     for message in find_warnings(load_intents(args.intents)):  # a file that loads may still contradict itself
         print(f"car-assistant: warning: {message}", file=sys.stderr, flush=True)
-    from training.dataset import DatasetConfig  # seconds of torch: after the YAML's news
-    from training.finetune import TrainConfig
-    from training.run import train_variants
+    from training.config import TrainConfig
+    from training.dataset import DatasetConfig
+    from training.run import train_variants  # seconds of torch: after the YAML's news
 
     variants = list(VARIANTS) if args.variant == "all" else [args.variant]
     try:
@@ -355,8 +355,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from training.config import TrainConfig  # not training.finetune: every command would load torch first
     from training.dataset import DatasetConfig
-    from training.finetune import TrainConfig
 
     parser = OneLineParser(prog="car-assistant", description=__doc__)
     commands = parser.add_subparsers(dest="command")

@@ -15,8 +15,9 @@ from pathlib import Path
 from assistant.classifier import VARIANTS
 from assistant.intents import load_intents
 from assistant.nlu import load_classifier
+from training.config import TrainConfig
 from training.dataset import DatasetConfig, build_dataset, write_dataset
-from training.finetune import TrainConfig, train
+from training.finetune import train
 from training.folders import FolderError, check_room, publish, staging_folder
 from training.report import write_comparison, write_variant_report
 
