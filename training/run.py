@@ -40,20 +40,21 @@ def train_variants(
     dataset_config = dataset_config or DatasetConfig()
     check_room(models_dir, sum(ROOM_MB[c.variant] for c in configs))
     check_room(data_dir, ROOM_MB["dataset"])
-    splits = build_dataset(library, dataset_config)
     all_metrics = {}
-    with ExitStack() as stack:
+    with ExitStack() as stack:  # the staging folders first: one that can't be made fails before any work
         dataset = stack.enter_context(staging_folder(data_dir))
         staged = {
             config.variant: stack.enter_context(staging_folder(models_dir / config.variant))
             for config in configs
         }
+        splits = build_dataset(library, dataset_config)
         with _writing(data_dir):
             write_dataset(splits, library, dataset)
         print(f"dataset: {', '.join(f'{len(v)} {k}' for k, v in splits.items())} sentences")
         for config in configs:
             folder = staged[config.variant]
-            result = train(config, library, splits, folder, asdict(dataset_config))
+            with _writing(models_dir):  # save_pretrained meeting a full disk
+                result = train(config, library, splits, folder, asdict(dataset_config))
             classifier = load_classifier(
                 folder, library
             )  # read back from disk: the round trip the runtime makes
