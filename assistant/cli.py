@@ -59,11 +59,14 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     for option in dataclasses.fields(PolicyOptions):
         flag, kind = f"--{option.name.replace('_', '-')}", option.type
+        if kind == "bool":
+            typed: dict = {"action": argparse.BooleanOptionalAction}
+            limits = ""
+        else:  # held to the range the option declares
+            typed = {"type": _bounded(PolicyOptions, option.name, float)}
+            limits = "{:g} to {:g}, ".format(*option.metadata["range"])
         parser.add_argument(
-            flag,
-            **({"action": argparse.BooleanOptionalAction} if kind == "bool" else {"type": float}),
-            default=option.default,
-            help=f"{option.metadata['help']} (default: %(default)s)",
+            flag, **typed, default=option.default, help=f"{option.metadata['help']} ({limits}default: %(default)s)"
         )
 
 
