@@ -222,7 +222,9 @@ def read_manifest(model_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def check_fingerprint(manifest: dict[str, Any], model_dir: Path, fingerprint: str, intents_path: Path) -> None:
+def check_fingerprint(
+    manifest: dict[str, Any], model_dir: Path, fingerprint: str, intents_path: Path
+) -> None:
     """Refuse a model trained on other intents than those in ``intents_path``."""
     if manifest["intents_fingerprint"] != fingerprint:
         raise ModelError(
