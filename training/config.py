@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from assistant.classifier import LoraSettings, resolve_base_model
 from training.dataset import ConfigError
@@ -53,6 +54,11 @@ class TrainConfig:
         if self.variant not in VARIANT_DEFAULTS:
             raise ConfigError(
                 f"unknown variant '{self.variant}': choose one of {', '.join(VARIANT_DEFAULTS)}"
+            )
+        if self.base_model.startswith(("/", "~", ".")) and not Path(self.base_model).expanduser().is_dir():
+            raise ConfigError(
+                f"--base-model: no model folder at '{self.base_model}' (give a Hugging Face model folder, "
+                "or leave it out for the bundled MiniLM)"
             )
         defaults = VARIANT_DEFAULTS[self.variant]
         self.learning_rate = defaults["learning_rate"] if self.learning_rate is None else self.learning_rate
