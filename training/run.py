@@ -7,6 +7,7 @@ disk or Ctrl-C keeps the previous model and the dataset it was trained on.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
@@ -71,13 +72,17 @@ def train_variants(
     return all_metrics
 
 
+WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+"""What the disk says when a write fails (other OS errors, such as a base model not found, are not about writing)."""
+
+
 @contextmanager
 def _writing(where: Path) -> Iterator[None]:
     """An OS error while writing (a full disk, a read-only folder) becomes one line naming the folder."""
     try:
         yield
     except OSError as error:
-        if isinstance(error, FolderError):
+        if isinstance(error, FolderError) or error.errno not in WRITE_ERRORS:
             raise
         raise FolderError(
             f"{where}: cannot write ({error.strerror or error}); the previous model and dataset are kept"
