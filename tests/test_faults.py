@@ -895,6 +895,11 @@ OPTIONS = [
     option_fault("train", ("--batch-size", "0"), "--batch-size must be more than 0"),
     option_fault("train", ("--variant", "gpt"), "--variant", "invalid choice: 'gpt'"),
     option_fault(
+        "train",
+        ("--base-model", "{tmp}/no-such-model"),
+        "--base-model: no model folder at '{tmp}/no-such-model'",
+    ),
+    option_fault(
         "classify", ("--act-threshold", "5", HIGH_BEAMS), "--act-threshold", "between 0 and 1, not 5"
     ),
     option_fault("classify", ("--ask-threshold", "-0.1", HIGH_BEAMS), "--ask-threshold", "not -0.1"),
