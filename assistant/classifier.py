@@ -222,6 +222,18 @@ def read_manifest(model_dir: Path) -> dict[str, Any]:
     return manifest
 
 
+def check_fingerprint(
+    manifest: dict[str, Any], model_dir: Path, fingerprint: str, intents_path: Path
+) -> None:
+    """Refuse a model trained on other intents than those in ``intents_path``."""
+    if manifest["intents_fingerprint"] != fingerprint:
+        raise ModelError(
+            f"The model in {model_dir} was trained on other intents than {intents_path} "
+            f"(fingerprint {manifest['intents_fingerprint']} ≠ {fingerprint}): "
+            f"run `car-assistant train --intents {intents_path}`."
+        )
+
+
 def load_model(model_dir: Path, manifest: dict[str, Any]):
     """The tokenizer and the joint model in ``model_dir``, in eval mode; :class:`ModelError` names
     the file at fault when the folder is damaged."""
@@ -279,12 +291,7 @@ class IntentClassifier:
     def __init__(self, model_dir: str | Path, fingerprint: str, intents_path: Path):
         self.model_dir = Path(model_dir)
         self.manifest = read_manifest(self.model_dir)
-        if self.manifest["intents_fingerprint"] != fingerprint:
-            raise ModelError(
-                f"The model in {self.model_dir} was trained on other intents than {intents_path} "
-                f"(fingerprint {self.manifest['intents_fingerprint']} ≠ {fingerprint}): "
-                f"run `car-assistant train --intents {intents_path}`."
-            )
+        check_fingerprint(self.manifest, self.model_dir, fingerprint, intents_path)
         self.labels: list[str] = self.manifest["labels"]
         self.tags: list[str] = self.manifest["tags"]
         self.max_length: int = self.manifest["max_length"]

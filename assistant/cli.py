@@ -67,11 +67,14 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     for option in dataclasses.fields(PolicyOptions):
         flag, kind = f"--{option.name.replace('_', '-')}", option.type
+        if kind == "bool":
+            typed: dict = {"action": argparse.BooleanOptionalAction}
+            limits = ""
+        else:  # held to the range the option declares
+            typed = {"type": _bounded(PolicyOptions, option.name, float)}
+            limits = "{:g} to {:g}, ".format(*option.metadata["range"])
         parser.add_argument(
-            flag,
-            **({"action": argparse.BooleanOptionalAction} if kind == "bool" else {"type": float}),
-            default=option.default,
-            help=f"{option.metadata['help']} (default: %(default)s)",
+            flag, **typed, default=option.default, help=f"{option.metadata['help']} ({limits}default: %(default)s)"
         )
 
 
@@ -93,9 +96,9 @@ def load_judge(args: argparse.Namespace):
 def cmd_train(args: argparse.Namespace) -> int:
     for message in find_warnings(load_intents(args.intents)):  # a file that loads may still contradict itself
         print(f"car-assistant: warning: {message}", file=sys.stderr, flush=True)
-    from training.dataset import DatasetConfig  # seconds of torch: after the YAML's news
-    from training.finetune import TrainConfig
-    from training.run import train_variants
+    from training.config import TrainConfig
+    from training.dataset import DatasetConfig
+    from training.run import train_variants  # seconds of torch: after the YAML's news
 
     variants = list(VARIANTS) if args.variant == "all" else [args.variant]
     try:
@@ -203,12 +206,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from assistant.check import CheckOptions, report_line, run_checks
+    from assistant.check import CheckOptions, failed, render, run_checks
 
-    results = run_checks(CheckOptions(intents=args.intents))
-    for result in results:
-        print(report_line(result))
-    return 1 if any(result.level == "error" for result in results) else 0
+    results = run_checks(CheckOptions(intents=args.intents, model=args.model, whisper=args.whisper))
+    print(render(results))
+    return 1 if failed(results) else 0
 
 
 def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
@@ -365,8 +367,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from training.config import TrainConfig  # not training.finetune: every command would load torch first
     from training.dataset import DatasetConfig
-    from training.finetune import TrainConfig
 
     parser = OneLineParser(prog="car-assistant", description=__doc__)
     commands = parser.add_subparsers(dest="command")
@@ -432,10 +434,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_runtime_options(listen)
     listen.set_defaults(handler=cmd_listen)
 
-    check = commands.add_parser("check", help="check the intents YAML: errors and warnings, one line each")
+    check = commands.add_parser(
+        "check",
+        help="check the intents YAML, the model, Whisper and the microphone: one line each, with the fix",
+    )
     check.add_argument(
         "--intents", type=Path, default=DEFAULT_INTENTS, help="intents YAML (default: %(default)s)"
     )
+    check.add_argument(
+        "--model", type=Path, default=DEFAULT_MODEL_DIR, help="trained model folder (default: %(default)s)"
+    )
+    check.add_argument("--whisper", help="faster-whisper model folder or name (default: bundled tiny.en)")
     check.set_defaults(handler=cmd_check)
 
     devices = commands.add_parser("devices", help="list audio input devices")

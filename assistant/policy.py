@@ -63,27 +63,41 @@ class PolicyOptions:
     """
 
     act_threshold: float = field(
-        default=0.5, metadata={"help": "act at or above this intent confidence (with the evidence there)"}
+        default=0.5,
+        metadata={
+            "help": "act at or above this intent confidence (with the evidence there)",
+            "range": (0.0, 1.0),
+        },
     )
     ask_threshold: float = field(
-        default=0.3, metadata={"help": "refuse below this intent confidence; between the two, ask"}
+        default=0.3,
+        metadata={"help": "refuse below this intent confidence; between the two, ask", "range": (0.0, 1.0)},
     )
-    margin: float = field(default=0.2, metadata={"help": "ask below this gap between the top two intents"})
+    margin: float = field(
+        default=0.2, metadata={"help": "ask below this gap between the top two intents", "range": (0.0, 1.0)}
+    )
     act_needs_template: bool = field(
         default=False, metadata={"help": "ask, not act, unless a template says the text word for word"}
     )
-    slot_act: float = field(default=0.75, metadata={"help": "ask when a slot's confidence is below this"})
+    slot_act: float = field(
+        default=0.75, metadata={"help": "ask when a slot's confidence is below this", "range": (0.0, 1.0)}
+    )
     slot_refuse: float = field(
-        default=0.25, metadata={"help": "refuse when a slot's confidence is below this"}
+        default=0.25, metadata={"help": "refuse when a slot's confidence is below this", "range": (0.0, 1.0)}
     )
     no_speech: float = field(
         default=0.6,
         metadata={
-            "help": "refuse speech with this no_speech_prob and a low avg_logprob (Whisper's own rule)"
+            "help": "refuse speech with this no_speech_prob and a low avg_logprob (Whisper's own rule)",
+            "range": (0.0, 1.0),
         },
     )
     low_logprob: float = field(
-        default=-1.0, metadata={"help": "ask, not act, below this Whisper avg_logprob (Whisper's fallback)"}
+        default=-1.0,
+        metadata={
+            "help": "ask, not act, below this Whisper avg_logprob (Whisper's fallback)",
+            "range": (-20.0, 0.0),
+        },
     )
     expected_weight: float = field(
         default=10.0,

@@ -8,6 +8,7 @@ import types
 
 import pytest
 
+from assistant.check import CheckOptions, check_intents, failed, render
 from assistant.cli import main
 from assistant.intents import MIN_WORDINGS, OUT_OF_SCOPE, IntentsError, find_warnings, load_intents
 
@@ -231,16 +232,18 @@ def test_an_intent_with_too_few_wordings_is_a_warning(tmp_path):
     assert find_warnings(load_intents(write(tmp_path, many))) == []
 
 
-def test_check_reports_warnings_one_line_each_and_fails_only_on_errors(tmp_path, capsys):
+def test_check_reports_warnings_one_line_each_and_fails_only_on_errors(tmp_path):
     path = write(tmp_path, CONTRADICTING)
-    assert main(["check", "--intents", str(path)]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    results = check_intents(CheckOptions(intents=path))
+    lines = render(results).splitlines()
+    assert not failed(results)
     assert [line.split()[0] for line in lines] == ["ok", "warning", "warning"]
     assert f"{path}:18: out-of-scope 'turn on the brights'" in lines[1] and "has only 4 wordings" in lines[2]
 
     broken = write(tmp_path, VALID.replace("[the] {light}", "[the {light}"))
-    assert main(["check", "--intents", str(broken)]) == 1
-    (line,) = capsys.readouterr().out.splitlines()
+    results = check_intents(CheckOptions(intents=broken))
+    assert failed(results)
+    (line,) = render(results).splitlines()
     assert line.startswith(f"error    {broken}:7: unbalanced brackets")
 
 

@@ -7,6 +7,7 @@ disk or Ctrl-C keeps the previous model and the dataset it was trained on.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
@@ -15,8 +16,9 @@ from pathlib import Path
 from assistant.classifier import VARIANTS
 from assistant.intents import load_intents
 from assistant.nlu import load_classifier
+from training.config import TrainConfig
 from training.dataset import DatasetConfig, build_dataset, write_dataset
-from training.finetune import TrainConfig, train
+from training.finetune import train
 from training.folders import FolderError, check_room, publish, staging_folder
 from training.report import write_comparison, write_variant_report
 
@@ -39,20 +41,21 @@ def train_variants(
     dataset_config = dataset_config or DatasetConfig()
     check_room(models_dir, sum(ROOM_MB[c.variant] for c in configs))
     check_room(data_dir, ROOM_MB["dataset"])
-    splits = build_dataset(library, dataset_config)
     all_metrics = {}
-    with ExitStack() as stack:
+    with ExitStack() as stack:  # the staging folders first: one that can't be made fails before any work
         dataset = stack.enter_context(staging_folder(data_dir))
         staged = {
             config.variant: stack.enter_context(staging_folder(models_dir / config.variant))
             for config in configs
         }
+        splits = build_dataset(library, dataset_config)
         with _writing(data_dir):
             write_dataset(splits, library, dataset)
         print(f"dataset: {', '.join(f'{len(v)} {k}' for k, v in splits.items())} sentences")
         for config in configs:
             folder = staged[config.variant]
-            result = train(config, library, splits, folder, asdict(dataset_config))
+            with _writing(models_dir):  # save_pretrained meeting a full disk
+                result = train(config, library, splits, folder, asdict(dataset_config))
             classifier = load_classifier(
                 folder, library
             )  # read back from disk: the round trip the runtime makes
@@ -69,13 +72,17 @@ def train_variants(
     return all_metrics
 
 
+WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+"""What the disk says when a write fails (other OS errors, such as a base model not found, are not about writing)."""
+
+
 @contextmanager
 def _writing(where: Path) -> Iterator[None]:
     """An OS error while writing (a full disk, a read-only folder) becomes one line naming the folder."""
     try:
         yield
     except OSError as error:
-        if isinstance(error, FolderError):
+        if isinstance(error, FolderError) or error.errno not in WRITE_ERRORS:
             raise
         raise FolderError(
             f"{where}: cannot write ({error.strerror or error}); the previous model and dataset are kept"
