@@ -1,7 +1,8 @@
 """``car-assistant check``: what to run when something is wrong, one report of everything found.
 
 Each check is a function from :class:`CheckOptions` to a list of :class:`CheckResult`; :data:`CHECKS`
-runs them in order: the intents YAML, the trained model, the Whisper model, the microphone. Each
+runs them in order: the intents YAML, the phone book, the trained model, the Whisper model, the
+microphone. Each
 reuses the error its part of the runtime raises, so the report says what the runtime would say, and
 nothing here prints: :func:`render` makes the report's text for the CLI.
 """
@@ -24,6 +25,7 @@ from assistant.classifier import (
     tag_names,
 )
 from assistant.intents import DEFAULT_INTENTS, IntentLibrary, IntentsError, find_warnings, load_intents
+from assistant.phonebook import DEFAULT_PHONEBOOK, PhoneBookError, load_phonebook
 
 Level = Literal["ok", "warning", "error"]
 
@@ -41,6 +43,18 @@ class CheckOptions:
     model: Path = DEFAULT_MODEL_DIR
     whisper: str | None = None
     """A faster-whisper model folder or name; None: the bundled tiny.en."""
+    phonebook: Path = DEFAULT_PHONEBOOK
+
+
+def check_phonebook(options: CheckOptions) -> list[CheckResult]:
+    """The phone book reads (a missing default book is an empty one)."""
+    try:
+        book = load_phonebook(options.phonebook)
+    except PhoneBookError as error:
+        return [CheckResult("error", str(error))]
+    return [
+        CheckResult("ok", f"{options.phonebook}: {len(book.contacts)} contacts and {len(book.places)} places")
+    ]
 
 
 def check_intents(options: CheckOptions) -> list[CheckResult]:
@@ -130,7 +144,7 @@ def check_audio(options: CheckOptions) -> list[CheckResult]:
 
 
 Check = Callable[[CheckOptions], list[CheckResult]]
-CHECKS: list[Check] = [check_intents, check_model, check_whisper, check_audio]
+CHECKS: list[Check] = [check_intents, check_phonebook, check_model, check_whisper, check_audio]
 
 
 def run_checks(options: CheckOptions, checks: list[Check] = CHECKS) -> list[CheckResult]:

