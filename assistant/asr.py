@@ -27,7 +27,7 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_suppressed_tokens
 
 from assistant.events import SAMPLE_RATE, Transcript, Utterance
-from assistant.grammar import Grammar
+from assistant.grammar import Grammar, normalise
 
 _HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
 FRAMES_PER_S = 100
@@ -219,6 +219,10 @@ class Transcriber:
         """The grammar's say on a free transcript: kept, or replaced by an expected sentence or a
         close grammar sentence."""
         guided = replace(free, free_text=free.text)
+        if normalise(free.text) in {normalise(e) for e in expected}:  # Whisper heard what was awaited
+            return replace(
+                guided, grammar_match=True, grammar_text=free.text, grammar_score=0.0, expected_match=True
+            )
         accepted = self.grammar is not None and self.grammar.accepts(free.text)
         if accepted:
             guided = replace(guided, grammar_match=True, grammar_text=free.text, grammar_score=0.0)

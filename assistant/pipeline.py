@@ -392,12 +392,14 @@ def _compound_event(text: str, source: str, parts: tuple[Event, ...], timings: d
 
 
 def _new_command(turn: Turn, question: Question) -> bool:
-    """Whether a reply to a slot question is a command the policy acts on by itself, other than the
-    asked one still lacking the slot ('turn on the radio' after "Who should I call?")."""
-    command = turn.decision.command
-    return turn.decision.verdict == "act" and (
-        command.intent != question.command.intent or question.slot in command.slots
-    )
+    """Whether a reply to a slot question is a command of its own: one the policy acts on, other than
+    the asked one still lacking the slot ('turn on the radio' after "Who should I call?"), or another
+    intent asking for its own missing slot ('navigate' after "Who should I call?")."""
+    decision, command = turn.decision, turn.decision.command
+    other_intent = command.intent != question.command.intent
+    if decision.verdict == "ask":
+        return other_intent and bool(decision.slot)
+    return decision.verdict == "act" and (other_intent or question.slot in command.slots)
 
 
 def _said_as(command: Command) -> str:

@@ -165,3 +165,11 @@ def test_an_expected_sentence_wins_over_another_command_only_when_nearly_as_like
 class _Segment:
     def __init__(self, text: str):
         self.text, self.no_speech_prob, self.avg_logprob = text, 0.1, -0.5
+
+
+def test_whisper_writing_an_expected_sentence_its_own_way_is_a_match(transcriber, monkeypatch):
+    """'answer' in lower case beats the scored 'Answer.' by far, but it is the awaited word."""
+    monkeypatch.setattr(transcriber, "score", lambda audio, texts: [-0.5] + [-6.0] * (len(texts) - 1))
+    monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment("answer")], None))
+    transcript = transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32), expected=["answer", "hang up"])
+    assert transcript.expected_match and transcript.text == "answer"

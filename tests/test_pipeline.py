@@ -272,6 +272,12 @@ def test_say_asks_for_a_missing_slot_and_the_next_text_fills_it():
     assert warm["status"] == "asked" and degrees["carried_out"] and "21 °C" in degrees["outcome"]
 
 
+def test_another_command_missing_its_own_slot_is_no_answer_to_the_question():
+    call, navigate, airport = say("call", "navigate", "the airport")
+    assert call["outcome"] == "Who should I call?" and navigate["outcome"] == "Where to?"
+    assert airport["intent"] == "navigation" and airport["slots"] == {"destination": "airport"}
+
+
 def test_say_refers_back_to_the_last_command_and_steps_from_the_cars_state():
     events = say(
         "play the radio", "turn it off", "open the driver window", "the passenger one too", "a bit warmer", "a bit more"
