@@ -35,7 +35,8 @@ from training.evaluate import Labelled, Verdicts
 ACT = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95]
 ASK = [0.3, 0.5, 0.6, 0.7, 0.8]
 MARGINS = [0.0, 0.1, 0.2, 0.3]
-NEEDS_TEMPLATE = [False, True]
+WITHOUT_TEMPLATE = [0.5, 0.7, 0.8, 0.9, 1.01]
+"""Intent confidence needed to act on what no template says (1.01: never)."""
 OUT_OF_SCOPE_TAKEN_MAX = 0.05
 """The understanding bar: out-of-scope lines done or asked about."""
 RIGHT_SLACK = 0.01
@@ -60,21 +61,21 @@ def main() -> None:
     evidence = understander.understand_many([e.text for e in lines])
     print(f"{len(lines)} held-out synthetic lines\n")
     print(
-        "| act | ask | margin | act needs template | in-scope right (done or asked) | done right | done wrong "
+        "| act | ask | margin | act without a template from | in-scope right (done or asked) | done right | done wrong "
         "| out-of-scope done or asked |"
     )
     print("|---|---|---|---|---|---|---|---|")
     results = []
-    for act, ask, margin, needs_template in itertools.product(ACT, ASK, MARGINS, NEEDS_TEMPLATE):
+    for act, ask, margin, without_template in itertools.product(ACT, ASK, MARGINS, WITHOUT_TEMPLATE):
         if ask > act:
             continue
         options = PolicyOptions(
-            act_threshold=act, ask_threshold=ask, margin=margin, act_needs_template=needs_template
+            act_threshold=act, ask_threshold=ask, margin=margin, act_without_template=without_template
         )
         verdicts = judged(Policy(library, options), lines, evidence)
         results.append((options, verdicts))
         print(
-            f"| {act} | {ask} | {margin} | {needs_template} | {verdicts.intent_right():.1%} | "
+            f"| {act} | {ask} | {margin} | {without_template} | {verdicts.intent_right():.1%} | "
             f"{verdicts.done_right():.1%} | {verdicts.done_wrong():.1%} | {verdicts.out_of_scope_taken():.1%} |"
         )
     options, best = choose(results)

@@ -15,7 +15,7 @@ LIGHTS_OFF = Command("lights", {"light": "high_beams", "state": "off"}, "set_lig
 
 @pytest.fixture(scope="module")
 def policy() -> Policy:
-    options = PolicyOptions(act_threshold=0.8, ask_threshold=0.5, margin=0.2, act_needs_template=False)
+    options = PolicyOptions(act_threshold=0.8, ask_threshold=0.5, margin=0.2, act_without_template=0.8)
     return Policy(load_intents(), options)
 
 
@@ -95,11 +95,18 @@ def test_no_command_is_refused_as_out_of_scope(policy, case, reason):
     assert reason in decision.reason and decision.question == ""
 
 
-def test_slots_without_a_template_are_asked_about_when_acting_needs_a_template():
-    strict = Policy(load_intents(), PolicyOptions(act_threshold=0.8, act_needs_template=True))
-    decision = strict.decide(evidence(*CONFIDENT, template=False))
+def test_slots_without_a_template_need_the_surer_intent_to_be_acted_on():
+    never = Policy(load_intents(), PolicyOptions(act_threshold=0.8, act_without_template=1.01))
+    decision = never.decide(evidence(*CONFIDENT, template=False))
     assert decision.verdict == "ask" and "no template" in decision.reason
-    assert strict.decide(evidence(*CONFIDENT, template=True)).verdict == "act"
+    assert never.decide(evidence(*CONFIDENT, template=True)).verdict == "act"
+    surer = Policy(load_intents(), PolicyOptions(act_threshold=0.5, act_without_template=0.9))
+    assert surer.decide(evidence(*CONFIDENT, template=False)).verdict == "act"  # 95 %
+    leaning = evidence(("lights", 0.85), ("climate", 0.03), template=False)
+    assert (
+        surer.decide(leaning).verdict == "ask"
+        and surer.decide(replace(leaning, template_matched=True)).verdict == "act"
+    )
 
 
 def test_clear_speech_acts_like_typed_text(policy):
