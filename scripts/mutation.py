@@ -59,7 +59,24 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 """Per module: what it covers, and the mutmut mutant names (globs) that make it up."""
 
-EQUIVALENT: dict[str, str] = {}
+EQUIVALENT: dict[str, str] = {
+    "assistant.vehicle.x_apply__mutmut_4": "`action or 'XXXX'`: no action is named 'XXXX', as none is named ''",
+    "assistant.vehicle.x__move_window__mutmut_110": (
+        "closing fully by `amount or 101`: no window is more than 100 % open, so max(open - 101, 0) is 0 too"
+    ),
+    "assistant.vehicle.x__step_temperature__mutmut_18": "`step >= 0`: a step is ±1 or ±2 °C, never 0",
+    "assistant.slots.xǁSlotResolverǁ_free_text__mutmut_7": (
+        "`self._lists.get(intent, None)`: only called for an intent a template matched or whose list gave "
+        "a value, so the intent is always there"
+    ),
+    "assistant.slots.xǁSlotResolverǁ_narrowed__mutmut_5": (
+        "a slot the template did not fill reads as ' None ' instead of '  ': no span (lower-case words) is in either"
+    ),
+    "assistant.slots.xǁSlotResolverǁ_narrowed__mutmut_7": "the same as _narrowed__mutmut_5 (`.get(slot)` is None)",
+    "assistant.slots.xǁSlotResolverǁ_narrowed__mutmut_8": (
+        "a slot the template did not fill reads as ' XXXX ': no span (lower-case words) is in it"
+    ),
+}
 """Surviving mutants no test can tell from the code, each with why (see ``mutmut show NAME``)."""
 
 FAST = ("-m", "not slow and not audio")

@@ -110,6 +110,35 @@ def test_thresholds_come_from_the_options():
     assert lenient.decide(evidence(("lights", 0.4), ("climate", 0.2))).verdict == "ask"
 
 
+EXACT = PolicyOptions(
+    act_threshold=0.75, ask_threshold=0.5, margin=0.25, slot_act=0.75, slot_refuse=0.25, no_speech=0.5
+)
+"""Thresholds a float says exactly, so a case can sit right on each."""
+
+
+@pytest.mark.parametrize(
+    ("case", "verdict"),
+    [
+        (evidence(("lights", 0.75), ("climate", 0.5)), "act"),
+        (evidence(("lights", 0.5), ("climate", 0.0)), "ask"),
+        (evidence(*CONFIDENT, slots={"light": 0.75}), "act"),
+        (evidence(*CONFIDENT, slots={"light": 0.25}), "ask"),
+        (evidence(*CONFIDENT, transcript=speech(0.5, -1.5)), "refuse"),
+        (evidence(*CONFIDENT, transcript=speech(0.9, -1.0)), "act"),
+    ],
+    ids=[
+        "confidence and margin at the act threshold",
+        "confidence at the ask threshold",
+        "slot at the act threshold",
+        "slot at the refuse threshold",
+        "no-speech probability at its threshold",
+        "log-probability at its threshold",
+    ],
+)
+def test_a_value_right_on_a_threshold_counts_as_reaching_it(case, verdict):
+    assert Policy(load_intents(), EXACT).decide(case).verdict == verdict
+
+
 @pytest.mark.parametrize(
     ("command", "question"),
     [

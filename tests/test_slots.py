@@ -7,7 +7,7 @@ import pytest
 from assistant.classifier import spans_from_tags
 from assistant.events import TaggedSpan
 from assistant.intents import load_intents, normalize
-from assistant.slots import SlotResolver
+from assistant.slots import SlotReading, SlotResolver
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +203,69 @@ def test_a_wildcard_is_cut_to_what_the_tagger_reads_as_that_slot(resolver):
     spans = (TaggedSpan("destination", ("gas", "station"), 5, 0.95),)
     reading = resolver.read("navigation", "i need directions to the nearest gas station", spans)
     assert reading.template_matched and reading.values == {"destination": "gas station"}
+
+
+def test_a_second_reading_of_one_slot_does_not_stop_the_slots_read_after_it(resolver):
+    spans = (span("light", "brights", 0.9), span("light", "high beams", 0.8), span("state", "off", 0.7))
+    reading = resolver.read("lights", "brights high beams off", spans)
+    assert reading == SlotReading(
+        {"light": "high_beams", "state": "off"},
+        {"light": 0.9, "state": 0.7},
+        template_matched=False,
+        unresolved=("high beams",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "spans", "values"),
+    [
+        (
+            "lights",
+            "turn on the high beams",
+            (span("light", "high beams"),),
+            {"light": "high_beams", "state": "on"},
+        ),
+        (
+            "lights",
+            "turn on the high beams",
+            (span("action", "turn"),),
+            {"light": "high_beams", "state": "on"},
+        ),
+        (
+            "navigation",
+            "navigate to the airport",
+            (span("destination", "phoenix"),),
+            {"destination": "airport"},
+        ),
+        (
+            "media",
+            "play some jazz",
+            (span("action", "play"), span("query", "jazz")),
+            {"action": "play", "query": "jazz"},
+        ),
+    ],
+    ids=[
+        "a listed slot's span",
+        "a slot the intent lacks",
+        "free text said elsewhere",
+        "other slots outside the wildcard",
+    ],
+)
+def test_a_template_keeps_its_values_when_the_tagger_reads_nothing_inside_them_otherwise(
+    resolver, intent, text, spans, values
+):
+    reading = resolver.read(intent, text, spans)
+    assert reading.template_matched and reading.values == values
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "expected"),
+    [
+        ("media", "play am radio", {"action": "play", "source": "radio"}),  # the radio, not a search for it
+        ("phone", "lets ring up brother", {"action": "call", "contact": "brother"}),
+    ],
+)
+def test_of_templates_that_say_as_much_of_the_text_the_one_leaving_least_to_a_wildcard_wins(
+    resolver, intent, text, expected
+):
+    assert resolver.read(intent, text, ()).values == expected
