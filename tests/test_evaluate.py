@@ -9,7 +9,7 @@ import pytest
 
 from assistant.cli import main
 from assistant.intents import OUT_OF_SCOPE
-from training.evaluate import JsonlError, Labelled, command_correct, read_jsonl, score, slots_match
+from training.evaluate import JsonlError, Labelled, Verdicts, command_correct, read_jsonl, score, slots_match
 
 # -- scoring ----------------------------------------------------------------------------------------
 
@@ -42,6 +42,17 @@ def test_scores_intent_accuracy_rejection_and_slots_separately():
     assert [miss["text"] for miss in result["misses"]] == ["call mom", "next song", "what's the weather"]
 
 
+def test_a_miss_says_what_was_expected_and_what_came():
+    [first, *_] = score(EXAMPLES, INTENTS, SLOTS)["misses"]
+    assert first == {
+        "text": "call mom",
+        "expected": "phone",
+        "expected_slots": {"contact": "mom"},
+        "got": "phone",
+        "got_slots": {"contact": "dad"},
+    }
+
+
 @pytest.mark.parametrize(
     ("expected", "predicted", "match"),
     [
@@ -69,6 +80,55 @@ def test_nothing_to_score_is_none_not_a_division_by_zero():
     result = score([Labelled("call mom", "phone", {})], ["phone"], [{}])
     assert result["oos_rejection"] is None and result["slot_exact_match"] is None
     assert result["intent_accuracy"] == 1.0
+
+
+VERDICTS = Verdicts(
+    [
+        (Labelled("call mom", "phone", {"contact": "mom"}), "done", "phone", {"contact": "mom"}),
+        (Labelled("call dad", "phone", {"contact": "dad"}), "done", "phone", {"contact": "bob"}),
+        (
+            Labelled("drive home", "navigation", {"destination": "home"}),
+            "asked",
+            "navigation",
+            {"destination": "rome"},
+        ),
+        (
+            Labelled("open the sunroof", "windows", {"window": "sunroof"}),
+            "asked",
+            "windows",
+            {"window": "sunroof"},
+        ),
+        (Labelled("lights on", "lights", {}), "refused", OUT_OF_SCOPE, {}),
+        (Labelled("cooler please", "climate", {}), "done", "lights", {}),
+        (Labelled("tell me a joke", OUT_OF_SCOPE, {}), "refused", OUT_OF_SCOPE, {}),
+        (Labelled("what's the weather", OUT_OF_SCOPE, {}), "asked", "navigation", {}),
+        (Labelled("sing for me", OUT_OF_SCOPE, {}), "done", "media", {}),
+    ]
+)
+
+
+def test_verdicts_count_each_intents_lines_by_status():
+    assert VERDICTS.intents() == ["phone", "navigation", "windows", "lights", "climate"]
+    assert VERDICTS.statuses("phone") == {"done": 2, "asked": 0, "refused": 0}
+    assert VERDICTS.statuses("lights") == {"done": 0, "asked": 0, "refused": 1}
+    assert VERDICTS.statuses(OUT_OF_SCOPE) == {"done": 1, "asked": 1, "refused": 1}
+
+
+def test_verdicts_measure_what_the_understanding_bars_name():
+    assert VERDICTS.intent_right() == pytest.approx(4 / 6)  # done or asked with the right intent
+    assert VERDICTS.intent_right("phone") == 1.0 and VERDICTS.intent_right("climate") == 0.0
+    assert VERDICTS.macro_intent_right() == pytest.approx(3 / 5)  # phone, navigation, windows right
+    assert VERDICTS.out_of_scope_taken() == pytest.approx(2 / 3)
+    assert VERDICTS.done_wrong() == pytest.approx(2 / 6)  # wrong contact, wrong intent
+    assert VERDICTS.asked_wrong_slots() == pytest.approx(1 / 6)  # a yes would drive to rome
+    assert VERDICTS.done_right() == pytest.approx(1 / 6)
+
+
+def test_verdicts_on_no_lines_are_none_not_a_division_by_zero():
+    empty = Verdicts([])
+    assert empty.intents() == [] and empty.macro_intent_right() is None
+    assert empty.intent_right() is None and empty.out_of_scope_taken() is None
+    assert empty.done_wrong() is None and empty.asked_wrong_slots() is None and empty.done_right() is None
 
 
 # -- reading JSONL ----------------------------------------------------------------------------------
