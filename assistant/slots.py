@@ -151,11 +151,11 @@ class SlotResolver:
         and ``TALK`` when it runs far past the longest sample."""
         if not self._free_text(intent, slot):
             return trust
-        samples = self._samples.get(slot, frozenset())
+        samples = self._samples[slot]  # a free-text list has sample values: the YAML loader sees to it
         said = normalize(str(value))
         if said in samples:
             return trust
-        if len(said.split()) > max((len(s.split()) for s in samples), default=0) + FREE_TEXT_SLACK_WORDS:
+        if len(said.split()) > max(len(s.split()) for s in samples) + FREE_TEXT_SLACK_WORDS:
             return TALK
         return trust if unvouched is None else unvouched
 

@@ -7,7 +7,7 @@ import pytest
 from assistant.classifier import spans_from_tags
 from assistant.events import TaggedSpan
 from assistant.intents import load_intents, normalize
-from assistant.slots import SlotReading, SlotResolver
+from assistant.slots import FREE_TEXT_SLACK_WORDS, TALK, UNVOUCHED, SlotReading, SlotResolver
 
 
 @pytest.fixture(scope="module")
@@ -269,3 +269,14 @@ def test_of_templates_that_say_as_much_of_the_text_the_one_leaving_least_to_a_wi
     resolver, intent, text, expected
 ):
     assert resolver.read(intent, text, ()).values == expected
+
+
+@pytest.mark.parametrize(
+    ("extra", "trust"), [(FREE_TEXT_SLACK_WORDS, UNVOUCHED), (FREE_TEXT_SLACK_WORDS + 1, TALK)]
+)
+def test_free_text_a_few_words_past_the_longest_sample_is_a_name_and_more_is_talk(resolver, extra, trust):
+    samples = resolver.library.lists["destination"].values
+    longest = max(len(phrase.split()) for value in samples for phrase in value.phrases)
+    destination = " ".join(["mill"] * (longest + extra))
+    reading = resolver.read("navigation", "x", (span("destination", destination, 0.9),))
+    assert reading.values == {"destination": destination} and reading.confidence == {"destination": trust}
