@@ -1,7 +1,8 @@
 """Mutation testing of the modules whose rules matter, with mutmut, and the score of each.
 
-    python scripts/mutation.py                     # every module (half an hour or more on 2 cores)
+    python scripts/mutation.py                     # every module (an hour or more on 2 busy cores)
     python scripts/mutation.py vehicle policy      # some of them
+    python scripts/mutation.py --fresh             # every mutant again, not only those still open
     python scripts/mutation.py --report            # the table from the last run, running nothing
     python scripts/mutation.py --named             # issue 10's hand-made mutants, each against the fast tests
 
@@ -9,6 +10,9 @@ mutmut's settings are in pyproject.toml ([tool.mutmut]): it copies the tree into
 the five files there and tries each mutant against those of the fast tests (never the training or
 microphone tests) that call the mutated function. Dataset splitting and evaluation scoring are the
 splitting and scoring functions of their files, not the sampling, styling and file reading around them.
+
+Like mutmut itself, a run tries again only what is still open: mutants that survived, had no test or
+were never checked (mutmut unchecks those of a function that changed); killed ones keep their verdict.
 
 The score is (killed + timeout) / (mutants - skipped); a survivor listed in EQUIVALENT (below, with
 why no test can tell it from the code) is shown apart. Exits 1 when a module scores under BAR.
@@ -169,7 +173,8 @@ NAMED = (
 """Issue 10's named mutants, mapped to today's code. (It counts 12 and names these; the others
 it found already caught are not named.)"""
 
-STATUSES = ("killed", "survived", "timeout", "no tests", "skipped", "suspicious")
+STATUSES = ("killed", "survived", "timeout", "no tests", "skipped", "suspicious", "not checked")
+SETTLED = ("killed", "timeout", "skipped")
 
 
 def mutmut(*args: str) -> subprocess.CompletedProcess[str]:
@@ -206,6 +211,28 @@ def module_of(mutant: str) -> str | None:
     )
 
 
+def still_open(modules: list[str], statuses: dict[str, str]) -> list[str]:
+    """The mutants of ``modules`` to try (globs for a module mutmut has not seen yet)."""
+    names: list[str] = []
+    for module in modules:
+        mine = {name: status for name, status in statuses.items() if module_of(name) == module}
+        names += [n for n, s in mine.items() if s not in SETTLED] if mine else MODULES[module][1]
+    return names
+
+
+def run(modules: list[str], fresh: bool, max_children: int) -> bool:
+    """Try the open mutants of ``modules`` (all of them when ``fresh``); False when mutmut fails."""
+    names = [g for module in modules for g in MODULES[module][1]] if fresh else still_open(modules, results())
+    for _ in range(2):  # once more for mutants that mutmut's own regeneration just unchecked
+        if not names:
+            return True
+        if mutmut("run", "--max-children", str(max_children), *names).returncode != 0:
+            return False
+        statuses = results()
+        names = [n for n in still_open(modules, statuses) if statuses.get(n) == "not checked"]
+    return True
+
+
 def table(statuses: dict[str, str], modules: list[str]) -> tuple[str, list[str], bool]:
     """The per-module table, the survivors not known to be equivalent, and whether every module passed."""
     rows = [
@@ -223,7 +250,7 @@ def table(statuses: dict[str, str], modules: list[str]) -> tuple[str, list[str],
         counts = Counter(mine.values())
         judged = len(mine) - counts["skipped"] - counts["not checked"]
         score = (counts["killed"] + counts["timeout"]) / judged if judged else 0.0
-        passed &= judged > 0 and score >= BAR
+        passed &= judged > 0 and not counts["not checked"] and score >= BAR
         cells = " | ".join(str(counts[s]) for s in STATUSES)
         rows.append(f"| {MODULES[module][0]} | {len(mine)} | {cells} | {len(equivalent)} | {score:.1%} |")
     return "\n".join(rows), unexplained, passed
@@ -282,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         "modules", nargs="*", metavar="MODULE", help=f"any of {', '.join(MODULES)} (default: all)"
     )
     parser.add_argument("--report", action="store_true", help="print the last run's table, run nothing")
+    parser.add_argument("--fresh", action="store_true", help="try every mutant again, killed ones too")
     parser.add_argument("--named", action="store_true", help="try issue 10's hand-made mutants instead")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2, help="mutmut workers")
     args = parser.parse_args(argv)
@@ -294,11 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     modules = args.modules or list(MODULES)
     if args.named:
         return 0 if named_mutants() else 1
-    if not args.report:
-        globs = [g for module in modules for g in MODULES[module][1]]
-        if mutmut("run", "--max-children", str(args.max_children), *globs).returncode != 0:
-            print("mutmut run failed (see above)", file=sys.stderr)
-            return 2
+    if not args.report and not run(modules, args.fresh, args.max_children):
+        print("mutmut run failed (see above)", file=sys.stderr)
+        return 2
     rows, unexplained, passed = table(results(), modules)
     print(rows)
     for name in unexplained:
