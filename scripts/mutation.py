@@ -69,6 +69,30 @@ EQUIVALENT: dict[str, str] = {
         "closing fully by `amount or 101`: no window is more than 100 % open, so max(open - 101, 0) is 0 too"
     ),
     "assistant.vehicle.x__step_temperature__mutmut_18": "`step >= 0`: a step is ±1 or ±2 °C, never 0",
+    "assistant.slots.x__trimmed__mutmut_10": (
+        "`end >= start` differs only for no words at all; a tagged span or a wildcard always has one"
+    ),
+    "assistant.slots.x__plain__mutmut_4": (
+        "keeping any value as it is: the loader makes list values int or str, hassil's ranges and wildcards "
+        "give numbers and str, and str() of a str is itself"
+    ),
+    "assistant.policy.x_question_for__mutmut_51": (
+        "the default of next(iter(sample), ''): sampling a template whose required lists are all given "
+        "always yields a sentence"
+    ),
+    "assistant.policy.x_question_for__mutmut_53": "as x_question_for__mutmut_51",
+    "assistant.policy.x_question_for__mutmut_55": "as x_question_for__mutmut_51",
+    "assistant.policy.x__saying__mutmut_7": "None instead of '' for a phrase no value has: both are false",
+    "assistant.policy.x__saying__mutmut_16": (
+        "the one-phrase list's name: sample_expression finds a list by its key in the mapping, never its name"
+    ),
+    "assistant.policy.x__saying__mutmut_18": "as x__saying__mutmut_16",
+    "assistant.policy.x__weakest_slot__mutmut_9": (
+        "the name of no slot ('' or 'XXXX') comes with confidence 1.0, which no threshold (0 to 1) is above"
+    ),
+    "assistant.policy.x__weakest_slot__mutmut_10": (
+        "no slot's confidence 2.0 instead of 1.0: both reach every threshold (0 to 1)"
+    ),
     "assistant.slots.xǁSlotResolverǁ_free_text__mutmut_7": (
         "`self._lists.get(intent, None)`: only called for an intent a template matched or whose list gave "
         "a value, so the intent is always there"

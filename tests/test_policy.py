@@ -172,3 +172,8 @@ def test_a_value_right_on_a_threshold_counts_as_reaching_it(case, verdict):
 )
 def test_questions_are_worded_from_the_yaml_templates(command, question):
     assert question_for(command, load_intents()) == question
+
+
+def test_a_command_no_template_can_say_is_asked_about_in_its_values():
+    unsayable = Command("lights", {"light": "laser", "state": "sideways"})
+    assert question_for(unsayable, load_intents()) == "Lights: laser, sideways?"

@@ -6,7 +6,7 @@ import pytest
 
 from assistant.classifier import spans_from_tags
 from assistant.events import TaggedSpan
-from assistant.intents import load_intents, normalize
+from assistant.intents import OUT_OF_SCOPE, load_intents, normalize
 from assistant.slots import FREE_TEXT_SLACK_WORDS, TALK, UNVOUCHED, SlotReading, SlotResolver
 
 
@@ -58,6 +58,8 @@ def test_misheard_spans_take_the_value_that_sounds_alike(resolver, intent, slot,
         ("climate", "temperature", "35"),
         ("lights", "light", "light roast"),  # nothing in the light list sounds like it
         ("lights", "window", "driver"),  # lights have no window slot
+        ("climate", "change", "encrease"),  # as like 'increase' as 'decrease': no guess
+        ("navigation", "destination", "the"),  # free text of edge words alone
     ],
 )
 def test_a_span_no_list_says_has_no_value(resolver, intent, slot, said):
@@ -280,3 +282,25 @@ def test_free_text_a_few_words_past_the_longest_sample_is_a_name_and_more_is_tal
     destination = " ".join(["mill"] * (longest + extra))
     reading = resolver.read("navigation", "x", (span("destination", destination, 0.9),))
     assert reading.values == {"destination": destination} and reading.confidence == {"destination": trust}
+
+
+def test_free_text_loses_every_edge_word_at_both_ends(resolver):
+    said = span("destination", "so the my airport please and")
+    assert resolver.resolve("navigation", said) == "airport"
+
+
+def test_out_of_scope_spans_have_no_value(resolver):
+    reading = resolver.read(OUT_OF_SCOPE, "take me to the moon and back", (span("destination", "the moon"),))
+    assert reading == SlotReading({}, {}, template_matched=False, unresolved=("the moon",))
+
+
+def test_a_resolver_of_its_own_reads_templates_said_around_fillers_spans_and_free_text():
+    fresh = SlotResolver(load_intents())  # not the shared fixture: what it builds is tried here too
+    reading = fresh.read("lights", "um okay turn on the high beams", ())
+    assert reading.template_matched and reading.values == {"light": "high_beams", "state": "on"}
+    assert fresh.read("navigation", "x", (span("destination", "the airport", 0.9),)).confidence == {
+        "destination": 0.9
+    }
+    assert fresh.read("navigation", "x", (span("destination", "phoenix", 0.9),)).confidence == {
+        "destination": UNVOUCHED
+    }
