@@ -93,6 +93,10 @@ EQUIVALENT: dict[str, str] = {
     "assistant.policy.x__weakest_slot__mutmut_10": (
         "no slot's confidence 2.0 instead of 1.0: both reach every threshold (0 to 1)"
     ),
+    "assistant.slots.xǁSlotResolverǁ_free_text__mutmut_9": "as _free_text__mutmut_7",
+    "assistant.slots.x__sound_alike__mutmut_24": (
+        "no phrase at all (likeness empty): best 1.0 instead of 0.0 still leaves no value as alike, so no value"
+    ),
     "assistant.slots.xǁSlotResolverǁ_free_text__mutmut_7": (
         "`self._lists.get(intent, None)`: only called for an intent a template matched or whose list gave "
         "a value, so the intent is always there"

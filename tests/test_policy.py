@@ -177,3 +177,8 @@ def test_questions_are_worded_from_the_yaml_templates(command, question):
 def test_a_command_no_template_can_say_is_asked_about_in_its_values():
     unsayable = Command("lights", {"light": "laser", "state": "sideways"})
     assert question_for(unsayable, load_intents()) == "Lights: laser, sideways?"
+
+
+def test_a_ranking_of_one_intent_is_never_ambiguous():
+    low_bar = Policy(load_intents(), PolicyOptions(act_threshold=0.1, ask_threshold=0.05, margin=0.2))
+    assert low_bar.decide(evidence(("lights", 0.15))).verdict == "act"
