@@ -13,7 +13,15 @@ from assistant.intents import OUT_OF_SCOPE, load_intents, words
 from assistant.slots import EDGE_WORDS, SlotResolver, TemplateMatcher
 from training.assistant_requests import assistant_requests
 from training.chatter import HELD_OUT_TALK, everyday_chatter
-from training.dataset import SPLITS, DatasetConfig, TemplateSampler, build_dataset, read_split, write_dataset
+from training.dataset import (
+    FORMS,
+    SPLITS,
+    DatasetConfig,
+    TemplateSampler,
+    build_dataset,
+    read_split,
+    write_dataset,
+)
 from training.dataset import _dedup_key as dedup_key
 
 
@@ -72,9 +80,19 @@ def test_no_wording_is_shared_between_splits(splits):
 
 def test_same_seed_same_dataset_other_seed_other_dataset(library, splits):
     assert build_dataset(library, DatasetConfig(per_intent=200, seed=7, chatter=0)) == splits
-    assert (
-        build_dataset(library, DatasetConfig(per_intent=200, seed=8, chatter=0))["train"] != splits["train"]
-    )
+    other = build_dataset(library, DatasetConfig(per_intent=200, seed=8, chatter=0))
+    assert other["train"] != splits["train"]
+    held_out = {e.wording for e in splits["test"]}
+    assert held_out & {e.wording for e in other["train"]}, "another seed holds out other wordings"
+
+
+def test_forms_are_drawn_in_their_shares_and_written_as_they_say(library):
+    drawn = build_dataset(library, DatasetConfig(per_intent=100, seed=5, chatter=0))
+    examples = [e for split in drawn.values() for e in split]
+    forms = Counter(e.form for e in examples)
+    assert {form: round(forms[form] / len(examples), 2) for form in FORMS} == pytest.approx(FORMS, abs=0.06)
+    assert all(e.text == e.text.lower() for e in examples if e.form == "typed")
+    assert all(e.text[0].isupper() for e in examples if e.form == "transcript" and e.text[0].isalpha())
 
 
 def test_sentences_come_typed_and_as_whisper_transcripts(splits):
