@@ -30,8 +30,9 @@ def library():
     return load_intents()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def splits(library):
+    """Built for each test (a tenth of a second): mutation testing then sees every test use it."""
     return build_dataset(library, DatasetConfig(per_intent=200, seed=7, chatter=0))
 
 
