@@ -20,6 +20,7 @@ from training.dataset import (
     TemplateSampler,
     build_dataset,
     read_split,
+    split_of,
     write_dataset,
 )
 from training.dataset import _dedup_key as dedup_key
@@ -167,6 +168,41 @@ def test_chatter_mixes_talk_and_requests_but_no_line_a_template_says(library, mo
     assert "turn on the high beams" not in lines
 
 
+TALK = [
+    "What a lovely day it is!",
+    "Did you see the game last night?",
+    "I'm making pasta tonight.",
+    "Hello there, old friend.",
+    "hello there old friend",  # the line above, typed: the same line
+    "My sister moved to Denver.",
+    "That movie was far too long.",
+    "We should paint the fence.",
+]
+
+
+def test_chatter_lines_are_typed_or_as_said_with_no_slot_once_each_and_split_by_their_words(
+    library, monkeypatch, tmp_path
+):
+    (tmp_path / "talk.yml").write_text("conversations:\n" + "".join(f"- - {json.dumps(t)}\n" for t in TALK))
+    monkeypatch.setattr("training.chatter.corpus_folder", lambda: tmp_path)
+    monkeypatch.setattr("training.chatter.home_assistant_intents", lambda: HOME_ASSISTANT)
+    config = DatasetConfig(per_intent=20, seed=3, chatter=len(TALK), request_share=0)
+    plain = build_dataset(library, DatasetConfig(per_intent=20, seed=3, chatter=0))
+    chatty = build_dataset(library, config)
+    added = {split: [e for e in chatty[split] if e not in plain[split]] for split in SPLITS}
+    lines = [e for examples in added.values() for e in examples]
+    assert sorted(e.wording for e in lines) == sorted({dedup_key(t) for t in TALK})  # no request: share 0
+    assert {e.form for e in lines} == {"typed", "transcript"}
+    for split, examples in added.items():
+        for e in examples:
+            assert e.intent == OUT_OF_SCOPE and e.slots == {} and e.tags == ("O",) * len(words(e.text))
+            assert e.wording == dedup_key(e.text) and split == split_of(e.wording, config.seed)
+            assert e.text == (
+                e.wording if e.form == "typed" else next(t for t in TALK if dedup_key(t) == e.wording)
+            )
+    assert any(e.text != e.wording for e in lines if e.form == "transcript"), "said lines keep their case"
+
+
 def test_per_intent_is_configurable(library):
     small = build_dataset(library, DatasetConfig(per_intent=20, seed=1, chatter=0))
     assert Counter(e.intent for e in small["train"])["lights"] == 14
@@ -252,11 +288,23 @@ def test_a_dropped_first_word_moves_the_begin_tag(library):
 
 @pytest.mark.parametrize(
     ("options", "problem"),
-    [({"per_intent": 0}, "--per-intent must be at least"), ({"chatter": -1}, "--chatter must be 0 or more")],
+    [
+        ({"per_intent": 0}, "--per-intent must be at least"),
+        ({"chatter": -1}, "--chatter must be 0 or more"),
+        ({"request_share": -0.1}, "--request-share must be from 0 to 1, not -0.1"),
+        ({"request_share": 1.5}, "--request-share must be from 0 to 1, not 1.5"),
+    ],
 )
 def test_nonsense_dataset_options_are_refused(options, problem):
     with pytest.raises(ValueError, match=problem):
         DatasetConfig(**options)
+
+
+@pytest.mark.parametrize(
+    "options", [{"per_intent": 20}, {"chatter": 0}, {"request_share": 0}, {"request_share": 1}]
+)
+def test_dataset_options_at_their_limits_are_taken(options):
+    assert DatasetConfig(**options) == DatasetConfig(**(DatasetConfig().__dict__ | options))
 
 
 def test_no_phrase_says_two_values_for_one_slot(library):
