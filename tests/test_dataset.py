@@ -301,10 +301,18 @@ def test_nonsense_dataset_options_are_refused(options, problem):
 
 
 @pytest.mark.parametrize(
-    "options", [{"per_intent": 20}, {"chatter": 0}, {"request_share": 0}, {"request_share": 1}]
+    ("option", "value"), [("per_intent", 20), ("chatter", 0), ("request_share", 0), ("request_share", 1)]
 )
-def test_dataset_options_at_their_limits_are_taken(options):
-    assert DatasetConfig(**options) == DatasetConfig(**(DatasetConfig().__dict__ | options))
+def test_dataset_options_at_their_limits_are_taken(option, value):
+    assert getattr(DatasetConfig(**{option: value}), option) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [("Hello there, old  friend!", "hello there old friend"), ("I'm making PASTA.", "i'm making pasta")],
+)
+def test_a_line_is_the_same_line_whatever_its_case_spacing_and_punctuation(text, key):
+    assert dedup_key(text) == key
 
 
 def test_no_phrase_says_two_values_for_one_slot(library):
