@@ -69,6 +69,8 @@ EQUIVALENT: dict[str, str] = {
         "closing fully by `amount or 101`: no window is more than 100 % open, so max(open - 101, 0) is 0 too"
     ),
     "assistant.vehicle.x__step_temperature__mutmut_18": "`step >= 0`: a step is ±1 or ±2 °C, never 0",
+    "assistant.vehicle.x__sound__mutmut_79": "`step >= 0`: a volume step is ±VOLUME_STEP (10), never 0",
+    "assistant.vehicle.x__sound__mutmut_80": "`step > 1`: a volume step is +10 or -10, on the same sides of 0 and 1",
     "assistant.slots.x__trimmed__mutmut_10": (
         "`end >= start` differs only for no words at all; a tagged span or a wildcard always has one"
     ),
@@ -98,11 +100,6 @@ EQUIVALENT: dict[str, str] = {
         "the rules do not (seeded, deterministic, disjoint, 70/15/15); no test pins a hash's output"
     ),
     "training.dataset.x_split_of__mutmut_10": "as x_split_of__mutmut_9 (buckets of 1001)",
-    "training.dataset.x_split_of__mutmut_11": "as x_split_of__mutmut_9 (buckets scaled by 1/1001)",
-    "training.dataset.x_split_of__mutmut_16": (
-        "a bucket right on a share's edge (1 in 1000 wordings) changes side; the rules stay as for "
-        "x_split_of__mutmut_9"
-    ),
     "training.dataset.x_split_of__mutmut_17": (
         "the fallback after the last split is never reached: a bucket is below 0.999 and the shares add up to 1"
     ),
