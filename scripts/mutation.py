@@ -308,6 +308,7 @@ def named_mutants() -> bool:
     """Try each of NAMED on a copy of the tree against its fast tests; print whether they caught it."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "HF_HUB_OFFLINE": "1"}
     caught_all = True
+    print("| mutant | file | result |\n|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="named-mutants-") as tmp:
         tree = Path(tmp) / "tree"
         shutil.copytree(REPO, tree, ignore=shutil.ignore_patterns(".git", "mutants", ".venv", "__pycache__"))
