@@ -224,11 +224,11 @@ class SlotResolver:
         and ``TALK`` when it runs far past the longest sample."""
         if not self._free_text(intent, slot):
             return trust
-        samples = self._samples.get(slot, frozenset())
+        samples = self._samples[slot]  # a free-text list has sample values: the YAML loader sees to it
         said = normalize(str(value))
         if said in samples:
             return trust
-        if len(said.split()) > max((len(s.split()) for s in samples), default=0) + FREE_TEXT_SLACK_WORDS:
+        if len(said.split()) > max(len(s.split()) for s in samples) + FREE_TEXT_SLACK_WORDS:
             return TALK
         return trust if unvouched is None else unvouched
 
@@ -373,15 +373,17 @@ def _one_intent_per_list(library: IntentLibrary) -> Intents:
 
 
 def _sound_alike(text: str, lists: list[SlotList]) -> SlotValue | None:
-    """The value of the phrase most like ``text``, if at least ``SOUND_ALIKE_MIN_RATIO`` alike."""
-    best: tuple[float, SlotValue] | None = None
+    """The value of the phrase most like ``text``, if at least ``SOUND_ALIKE_MIN_RATIO`` alike and no
+    other value's phrase is as alike ('encrease' is as like 'increase' as 'decrease': no value)."""
+    likeness: dict[SlotValue, float] = {}
     for slot_list in lists:
         for value in slot_list.values:
             for phrase in value.phrases:
                 ratio = difflib.SequenceMatcher(None, text, normalize(phrase)).ratio()
-                if ratio >= SOUND_ALIKE_MIN_RATIO and (best is None or ratio > best[0]):
-                    best = (ratio, value.out)
-    return best[1] if best else None
+                likeness[value.out] = max(ratio, likeness.get(value.out, 0.0))
+    best = max(likeness.values(), default=0.0)
+    alike = [value for value, ratio in likeness.items() if ratio == best]
+    return alike[0] if best >= SOUND_ALIKE_MIN_RATIO and len(alike) == 1 else None
 
 
 def _trimmed(words: tuple[str, ...]) -> str:

@@ -331,9 +331,9 @@ def _sound(state: VehicleState, action: str) -> Result:
 
 
 def _control_phone(state: VehicleState, slots: Slots, now: float | None) -> Result:
-    """Call, answer or hang up; hanging up while it rings declines the call."""
+    """Call, answer or hang up; hanging up while it rings declines the call. A contact alone is a call."""
     contact = _text(slots, "contact")
-    action = _choice(slots, "action", ("call", "answer", "hang_up")) or ("call" if contact else None)
+    action = _choice(slots, "action", ("call", "answer", "hang_up"))
     phone = state.phone
     if action == "answer":
         if phone.status != "ringing":

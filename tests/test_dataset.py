@@ -13,7 +13,16 @@ from assistant.intents import OUT_OF_SCOPE, load_intents, words
 from assistant.slots import EDGE_WORDS, SlotResolver, TemplateMatcher
 from training.assistant_requests import assistant_requests
 from training.chatter import HELD_OUT_TALK, everyday_chatter
-from training.dataset import SPLITS, DatasetConfig, TemplateSampler, build_dataset, read_split, write_dataset
+from training.dataset import (
+    FORMS,
+    SPLITS,
+    DatasetConfig,
+    TemplateSampler,
+    build_dataset,
+    read_split,
+    split_of,
+    write_dataset,
+)
 from training.dataset import _dedup_key as dedup_key
 
 
@@ -22,8 +31,9 @@ def library():
     return load_intents()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def splits(library):
+    """Built for each test (a tenth of a second): mutation testing then sees every test use it."""
     return build_dataset(library, DatasetConfig(per_intent=200, seed=7, chatter=0))
 
 
@@ -72,9 +82,19 @@ def test_no_wording_is_shared_between_splits(splits):
 
 def test_same_seed_same_dataset_other_seed_other_dataset(library, splits):
     assert build_dataset(library, DatasetConfig(per_intent=200, seed=7, chatter=0)) == splits
-    assert (
-        build_dataset(library, DatasetConfig(per_intent=200, seed=8, chatter=0))["train"] != splits["train"]
-    )
+    other = build_dataset(library, DatasetConfig(per_intent=200, seed=8, chatter=0))
+    assert other["train"] != splits["train"]
+    held_out = {e.wording for e in splits["test"]}
+    assert held_out & {e.wording for e in other["train"]}, "another seed holds out other wordings"
+
+
+def test_forms_are_drawn_in_their_shares_and_written_as_they_say(library):
+    drawn = build_dataset(library, DatasetConfig(per_intent=100, seed=5, chatter=0))
+    examples = [e for split in drawn.values() for e in split]
+    forms = Counter(e.form for e in examples)
+    assert {form: round(forms[form] / len(examples), 2) for form in FORMS} == pytest.approx(FORMS, abs=0.06)
+    assert all(e.text == e.text.lower() for e in examples if e.form == "typed")
+    assert all(e.text[0].isupper() for e in examples if e.form == "transcript" and e.text[0].isalpha())
 
 
 def test_sentences_come_typed_and_as_whisper_transcripts(splits):
@@ -146,6 +166,41 @@ def test_chatter_mixes_talk_and_requests_but_no_line_a_template_says(library, mo
     assert "what a lovely day it is" in lines and "call mom" not in lines
     assert any("timer" in line for line in lines)
     assert "turn on the high beams" not in lines
+
+
+TALK = [
+    "What a lovely day it is!",
+    "Did you see the game last night?",
+    "I'm making pasta tonight.",
+    "Hello there, old friend.",
+    "hello there old friend",  # the line above, typed: the same line
+    "My sister moved to Denver.",
+    "That movie was far too long.",
+    "We should paint the fence.",
+]
+
+
+def test_chatter_lines_are_typed_or_as_said_with_no_slot_once_each_and_split_by_their_words(
+    library, monkeypatch, tmp_path
+):
+    (tmp_path / "talk.yml").write_text("conversations:\n" + "".join(f"- - {json.dumps(t)}\n" for t in TALK))
+    monkeypatch.setattr("training.chatter.corpus_folder", lambda: tmp_path)
+    monkeypatch.setattr("training.chatter.home_assistant_intents", lambda: HOME_ASSISTANT)
+    config = DatasetConfig(per_intent=20, seed=3, chatter=len(TALK), request_share=0)
+    plain = build_dataset(library, DatasetConfig(per_intent=20, seed=3, chatter=0))
+    chatty = build_dataset(library, config)
+    added = {split: [e for e in chatty[split] if e not in plain[split]] for split in SPLITS}
+    lines = [e for examples in added.values() for e in examples]
+    assert sorted(e.wording for e in lines) == sorted({dedup_key(t) for t in TALK})  # no request: share 0
+    assert {e.form for e in lines} == {"typed", "transcript"}
+    for split, examples in added.items():
+        for e in examples:
+            assert e.intent == OUT_OF_SCOPE and e.slots == {} and e.tags == ("O",) * len(words(e.text))
+            assert e.wording == dedup_key(e.text) and split == split_of(e.wording, config.seed)
+            assert e.text == (
+                e.wording if e.form == "typed" else next(t for t in TALK if dedup_key(t) == e.wording)
+            )
+    assert any(e.text != e.wording for e in lines if e.form == "transcript"), "said lines keep their case"
 
 
 def test_per_intent_is_configurable(library):
@@ -233,11 +288,31 @@ def test_a_dropped_first_word_moves_the_begin_tag(library):
 
 @pytest.mark.parametrize(
     ("options", "problem"),
-    [({"per_intent": 0}, "--per-intent must be at least"), ({"chatter": -1}, "--chatter must be 0 or more")],
+    [
+        ({"per_intent": 0}, "--per-intent must be at least"),
+        ({"chatter": -1}, "--chatter must be 0 or more"),
+        ({"request_share": -0.1}, "--request-share must be from 0 to 1, not -0.1"),
+        ({"request_share": 1.5}, "--request-share must be from 0 to 1, not 1.5"),
+    ],
 )
 def test_nonsense_dataset_options_are_refused(options, problem):
     with pytest.raises(ValueError, match=problem):
         DatasetConfig(**options)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("per_intent", 20), ("chatter", 0), ("request_share", 0), ("request_share", 1)]
+)
+def test_dataset_options_at_their_limits_are_taken(option, value):
+    assert getattr(DatasetConfig(**{option: value}), option) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [("Hello there, old  friend!", "hello there old friend"), ("I'm making PASTA.", "i'm making pasta")],
+)
+def test_a_line_is_the_same_line_whatever_its_case_spacing_and_punctuation(text, key):
+    assert dedup_key(text) == key
 
 
 def test_no_phrase_says_two_values_for_one_slot(library):

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.cli import main
 from assistant.intents import OUT_OF_SCOPE
-from training.evaluate import JsonlError, Labelled, command_correct, read_jsonl, score, slots_match
+from training.evaluate import JsonlError, Labelled, Verdicts, command_correct, read_jsonl, score, slots_match
 
 # -- scoring ----------------------------------------------------------------------------------------
 
@@ -42,6 +42,17 @@ def test_scores_intent_accuracy_rejection_and_slots_separately():
     assert [miss["text"] for miss in result["misses"]] == ["call mom", "next song", "what's the weather"]
 
 
+def test_a_miss_says_what_was_expected_and_what_came():
+    [first, *_] = score(EXAMPLES, INTENTS, SLOTS)["misses"]
+    assert first == {
+        "text": "call mom",
+        "expected": "phone",
+        "expected_slots": {"contact": "mom"},
+        "got": "phone",
+        "got_slots": {"contact": "dad"},
+    }
+
+
 @pytest.mark.parametrize(
     ("expected", "predicted", "match"),
     [
@@ -52,6 +63,8 @@ def test_scores_intent_accuracy_rejection_and_slots_separately():
         ({"contact": "mom"}, {}, False),
         ({"light": "high_beams", "state": "on"}, {"light": "high_beams"}, False),
         ({}, {"anything": 1}, True),
+        ({"temperature": 21}, {"temperature": "21"}, True),  # a number read as text
+        ({"amount": 0}, {"amount": 1e-6}, False),  # a millionth apart is apart
     ],
 )
 def test_slots_match_needs_every_expected_slot_with_its_value(expected, predicted, match):
@@ -65,10 +78,66 @@ def test_a_command_is_correct_only_with_the_right_intent_and_slots():
     assert not command_correct(example, "media", {"contact": "mom"})
 
 
+def test_out_of_scope_rejection_is_the_share_of_out_of_scope_lines_refused():
+    lines = [Labelled(text, OUT_OF_SCOPE, {}) for text in ("tell me a joke", "sing", "hello")]
+    assert score(lines, [OUT_OF_SCOPE, OUT_OF_SCOPE, "media"], [{}, {}, {}])[
+        "oos_rejection"
+    ] == pytest.approx(2 / 3)
+
+
 def test_nothing_to_score_is_none_not_a_division_by_zero():
     result = score([Labelled("call mom", "phone", {})], ["phone"], [{}])
     assert result["oos_rejection"] is None and result["slot_exact_match"] is None
     assert result["intent_accuracy"] == 1.0
+
+
+def row(intent: str, status: str, got: str, slots: dict | None = None, expected: dict | None = None) -> tuple:
+    """A verdict on one line: the intent and slots it should have, the status, and what was reported."""
+    return (Labelled(f"a line for {intent}", intent, expected or {}), status, got, slots or {})
+
+
+MOM, DAD = {"contact": "mom"}, {"contact": "dad"}
+VERDICTS = Verdicts(
+    [
+        *[row("phone", "done", "phone", MOM, MOM)] * 3,  # done right
+        row("phone", "done", "phone", DAD, MOM),  # done with the wrong contact
+        row("climate", "done", "lights"),  # done as the wrong intent
+        *[row("navigation", "asked", "navigation", DAD, MOM)] * 2,  # a yes would do the wrong thing
+        row("windows", "asked", "windows", MOM, MOM),  # asked, and right
+        row("lights", "refused", OUT_OF_SCOPE),
+        *[row(OUT_OF_SCOPE, "refused", OUT_OF_SCOPE)] * 2,
+        row(OUT_OF_SCOPE, "asked", "navigation"),
+        row(OUT_OF_SCOPE, "done", "media"),
+    ]
+)
+
+
+def test_verdicts_count_each_intents_lines_by_status():
+    assert VERDICTS.intents() == ["phone", "climate", "navigation", "windows", "lights"]
+    assert VERDICTS.statuses("phone") == {"done": 4, "asked": 0, "refused": 0}
+    assert VERDICTS.statuses("navigation") == {"done": 0, "asked": 2, "refused": 0}
+    assert VERDICTS.statuses(OUT_OF_SCOPE) == {"done": 1, "asked": 1, "refused": 2}
+
+
+def test_verdicts_measure_what_the_understanding_bars_name():
+    assert VERDICTS.intent_right() == pytest.approx(7 / 9)  # done or asked with the right intent
+    assert VERDICTS.intent_right("phone") == 1.0 and VERDICTS.intent_right("climate") == 0.0
+    assert VERDICTS.macro_intent_right() == pytest.approx(3 / 5)  # phone, navigation, windows
+    assert VERDICTS.out_of_scope_taken() == pytest.approx(2 / 4)
+    assert VERDICTS.done_wrong() == pytest.approx(2 / 9)
+    assert VERDICTS.asked_wrong_slots() == pytest.approx(2 / 9)
+    assert VERDICTS.done_right() == pytest.approx(3 / 9)
+
+
+def test_a_refused_line_is_never_right_whatever_intent_it_carries():
+    assert Verdicts([row("lights", "refused", "lights")]).intent_right() == 0.0
+
+
+def test_verdicts_on_no_lines_are_none_not_a_division_by_zero():
+    empty = Verdicts([])
+    assert empty.intents() == [] and empty.macro_intent_right() is None
+    assert empty.intent_right() is None and empty.out_of_scope_taken() is None
+    assert empty.done_wrong() is None and empty.asked_wrong_slots() is None and empty.done_right() is None
 
 
 # -- reading JSONL ----------------------------------------------------------------------------------

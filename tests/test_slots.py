@@ -6,8 +6,8 @@ import pytest
 
 from assistant.classifier import spans_from_tags
 from assistant.events import TaggedSpan
-from assistant.intents import load_intents, normalize
-from assistant.slots import SlotResolver
+from assistant.intents import OUT_OF_SCOPE, load_intents, normalize
+from assistant.slots import FREE_TEXT_SLACK_WORDS, TALK, UNVOUCHED, SlotReading, SlotResolver
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,8 @@ def test_misheard_spans_take_the_value_that_sounds_alike(resolver, intent, slot,
         ("climate", "temperature", "35"),
         ("lights", "light", "light roast"),  # nothing in the light list sounds like it
         ("lights", "window", "driver"),  # lights have no window slot
+        ("climate", "change", "encrease"),  # as like 'increase' as 'decrease': no guess
+        ("navigation", "destination", "the"),  # free text of edge words alone
     ],
 )
 def test_a_span_no_list_says_has_no_value(resolver, intent, slot, said):
@@ -243,3 +245,102 @@ def test_a_reply_is_read_as_one_value_of_the_asked_slot(resolver, intent, slot, 
 )
 def test_the_values_an_intents_lists_say_anywhere_in_a_text(resolver, intent, text, values):
     assert resolver.values_in(intent, text) == values
+
+
+def test_a_second_reading_of_one_slot_does_not_stop_the_slots_read_after_it(resolver):
+    spans = (span("light", "brights", 0.9), span("light", "high beams", 0.8), span("state", "off", 0.7))
+    reading = resolver.read("lights", "brights high beams off", spans)
+    assert reading == SlotReading(
+        {"light": "high_beams", "state": "off"},
+        {"light": 0.9, "state": 0.7},
+        template_matched=False,
+        unresolved=("high beams",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "spans", "values"),
+    [
+        (
+            "lights",
+            "turn on the high beams",
+            (span("light", "high beams"),),
+            {"light": "high_beams", "state": "on"},
+        ),
+        (
+            "lights",
+            "turn on the high beams",
+            (span("action", "turn"),),
+            {"light": "high_beams", "state": "on"},
+        ),
+        (
+            "navigation",
+            "navigate to the airport",
+            (span("destination", "phoenix"),),
+            {"destination": "airport"},
+        ),
+        (
+            "media",
+            "play some jazz",
+            (span("action", "play"), span("query", "jazz")),
+            {"action": "play", "query": "jazz"},
+        ),
+    ],
+    ids=[
+        "a listed slot's span",
+        "a slot the intent lacks",
+        "free text said elsewhere",
+        "other slots outside the wildcard",
+    ],
+)
+def test_a_template_keeps_its_values_when_the_tagger_reads_nothing_inside_them_otherwise(
+    resolver, intent, text, spans, values
+):
+    reading = resolver.read(intent, text, spans)
+    assert reading.template_matched and reading.values == values
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "expected"),
+    [
+        ("media", "play am radio", {"action": "play", "source": "radio"}),  # the radio, not a search for it
+        ("phone", "lets ring up brother", {"action": "call", "contact": "brother"}),
+    ],
+)
+def test_of_templates_that_say_as_much_of_the_text_the_one_leaving_least_to_a_wildcard_wins(
+    resolver, intent, text, expected
+):
+    assert resolver.read(intent, text, ()).values == expected
+
+
+@pytest.mark.parametrize(
+    ("extra", "trust"), [(FREE_TEXT_SLACK_WORDS, UNVOUCHED), (FREE_TEXT_SLACK_WORDS + 1, TALK)]
+)
+def test_free_text_a_few_words_past_the_longest_sample_is_a_name_and_more_is_talk(resolver, extra, trust):
+    samples = resolver.library.lists["destination"].values
+    longest = max(len(phrase.split()) for value in samples for phrase in value.phrases)
+    destination = " ".join(["mill"] * (longest + extra))
+    reading = resolver.read("navigation", "x", (span("destination", destination, 0.9),))
+    assert reading.values == {"destination": destination} and reading.confidence == {"destination": trust}
+
+
+def test_free_text_loses_every_edge_word_at_both_ends(resolver):
+    said = span("destination", "so the my airport please and")
+    assert resolver.resolve("navigation", said) == "airport"
+
+
+def test_out_of_scope_spans_have_no_value(resolver):
+    reading = resolver.read(OUT_OF_SCOPE, "take me to the moon and back", (span("destination", "the moon"),))
+    assert reading == SlotReading({}, {}, template_matched=False, unresolved=("the moon",))
+
+
+def test_a_resolver_of_its_own_reads_templates_said_around_fillers_spans_and_free_text():
+    fresh = SlotResolver(load_intents())  # not the shared fixture: what it builds is tried here too
+    reading = fresh.read("lights", "um okay turn on the high beams", ())
+    assert reading.template_matched and reading.values == {"light": "high_beams", "state": "on"}
+    assert fresh.read("navigation", "x", (span("destination", "the airport", 0.9),)).confidence == {
+        "destination": 0.9
+    }
+    assert fresh.read("navigation", "x", (span("destination", "phoenix", 0.9),)).confidence == {
+        "destination": UNVOUCHED
+    }

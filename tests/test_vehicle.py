@@ -507,3 +507,155 @@ def test_mute_and_unmute_keep_the_volume_and_a_volume_step_unmutes():
     louder, _ = run("control_media", {"action": "volume_up"}, state=state)
     assert not louder.media.muted and louder.media.volume > Media().volume
     assert not run("control_media", {"action": "unmute"})[1].done
+
+
+# -- what the driver hears when the car says no -----------------------------------------------
+
+MUSIC_PLAYING = replace(BASE, media=Media(playing=True))
+MUTED = replace(BASE, media=Media(muted=True))
+RINGING = replace(BASE, phone=Phone("ringing", "Sam"))
+FAN_FULL = replace(BASE, climate=Climate(fan=FAN_MAX))
+FAN_OFF = replace(BASE, climate=Climate(fan=0))
+
+
+@pytest.mark.parametrize(
+    ("action", "slots", "state", "message"),
+    [
+        ("control_media", {"action": "pause"}, BASE, "Nothing is playing."),
+        ("control_media", {"action": "pause", "source": "radio"}, MUSIC_PLAYING, "The radio isn't playing."),
+        ("control_media", {}, BASE, "What should the media do? Try 'play music' or 'next track'."),
+        ("control_media", {"action": "mute"}, MUTED, "The sound is already muted."),
+        ("control_media", {"action": "unmute"}, BASE, "The sound isn't muted."),
+        (
+            "control_media",
+            {"action": "volume_up"},
+            replace(BASE, media=Media(volume=100)),
+            "The volume is already at its maximum, 100.",
+        ),
+        (
+            "control_media",
+            {"action": "volume_down"},
+            replace(BASE, media=Media(volume=0)),
+            "The volume is already at its minimum, 0.",
+        ),
+        ("control_phone", {"action": "answer"}, BASE, "No one is calling."),
+        ("control_phone", {"action": "hang_up"}, BASE, "There is no call to hang up."),
+        ("control_phone", {"contact": "Alex"}, RINGING, "Sam is calling; answer or decline first."),
+        ("navigate", {"action": "cancel"}, BASE, "There is no active route."),
+        ("navigate", {"action": "stop"}, BASE, "I can't use 'stop' as the action; try cancel."),
+        ("adjust_climate", {"feature": "fan", "change": "up"}, FAN_FULL, "The fan is already at full speed."),
+        ("adjust_climate", {"feature": "fan", "change": "down"}, FAN_OFF, "The fan is already off."),
+        (
+            "adjust_climate",
+            {"change": "up"},
+            replace(BASE, climate=Climate(target_c=MAX_TEMP_C)),
+            "The cabin is already at the warmest setting, 30 °C.",
+        ),
+        (
+            "adjust_climate",
+            {"change": "down"},
+            replace(BASE, climate=Climate(target_c=MIN_TEMP_C)),
+            "The cabin is already at the coolest setting, 16 °C.",
+        ),
+        (
+            "move_window",
+            {"window": "trunk"},
+            BASE,
+            "I can't use 'trunk' as the window; try driver, passenger, rear left, rear right, all or sunroof.",
+        ),
+        ("move_window", {"amount": 101}, BASE, "Windows open from 1 to 100 percent."),
+    ],
+)
+def test_a_refusal_keeps_the_state_and_says_exactly_why(action, slots, state, message):
+    assert run(action, slots, state=state) == (state, Outcome(False, message))
+
+
+def test_what_the_car_has_no_action_for_is_said_with_every_slot_heard():
+    car = Vehicle()
+    assert car.execute("wipers", "wipers_on", {}) == Outcome(
+        False, "Understood wipers_on; the car has no action for 'wipers' yet."
+    )
+    _, outcome = apply(BASE, None, "order_drink", {"size": "large", "drink": "latte"})
+    assert outcome.message == (
+        "Understood order_drink: size=large, drink=latte; the car has no action for 'order_drink' yet."
+    )
+
+
+@pytest.mark.parametrize(("light", "window"), [("High Beams", "Rear Left"), ("high-beams", "rear-left")])
+def test_spaces_and_hyphens_in_a_value_read_as_its_name(light, window):
+    state, _ = run("set_light", {"light": light})
+    assert state.lights.high_beams
+    state, _ = run("move_window", {"window": window})
+    assert state.windows == Windows(rear_left=100)
+
+
+def test_pausing_says_what_was_paused_and_keeps_the_rest_of_the_media():
+    state, outcome = run("control_media", {"action": "pause"}, state=MUSIC_PLAYING)
+    assert state.media == Media(playing=False) and outcome == Outcome(
+        True, f"Paused {PLAYLISTS['music'][0]}."
+    )
+
+
+def test_mute_unmute_and_volume_leave_the_media_exactly_as_said():
+    state, outcome = run("control_media", {"action": "mute"})
+    assert state.media == Media(muted=True) and outcome == Outcome(True, "Sound muted.")
+    state, _ = run("control_media", {"action": "unmute"}, state=state)
+    assert state.media == Media(muted=False)
+    state, outcome = run("control_media", {"action": "volume_down"}, state=MUTED)
+    assert state.media == Media(volume=30, muted=False) and outcome == Outcome(True, "Volume 30.")
+
+
+def test_skipping_on_the_radio_stays_on_the_radio():
+    radio = replace(BASE, media=Media(playing=True, source="radio"))
+    state, outcome = run("control_media", {"action": "next"}, state=radio)
+    assert state.media == Media(playing=True, source="radio", index=1)
+    assert outcome.message == f"Playing {PLAYLISTS['radio'][1]}."
+
+
+def test_the_fan_steps_down_one_speed_at_a_time():
+    state, outcome = run(
+        "adjust_climate", {"feature": "fan", "change": "down"}, state=replace(BASE, climate=Climate(fan=3))
+    )
+    assert state.climate.fan == 2 and outcome.message == "Fan at speed 2."
+
+
+@pytest.mark.parametrize("value", [0, 0.5])
+def test_zero_degrees_is_the_coolest_setting_not_refused(value):
+    state, outcome = run("adjust_climate", {"temperature": value})
+    assert state.climate.target_c == MIN_TEMP_C
+    assert outcome == Outcome(True, "16 °C is the coolest setting; set to 16 °C.")
+
+
+@pytest.mark.parametrize("amount", [1, 100])
+def test_a_window_opens_by_one_to_a_hundred_percent(amount):
+    state, outcome = run("move_window", {"window": "passenger", "amount": amount})
+    assert state.windows == Windows(passenger=amount) and outcome.done
+
+
+def test_windows_left_at_different_heights_are_said_to_be_partly_closed():
+    start = replace(BASE, windows=Windows(100, 40, 0, 0, 0))
+    state, outcome = run("move_window", {"window": "all", "state": "closed", "amount": 50}, state=start)
+    assert state.windows == Windows(50, 0, 0, 0, 0)
+    assert outcome == Outcome(True, "All windows and the sunroof partly closed.")
+
+
+@pytest.mark.parametrize(
+    ("sunroof", "slots", "message"),
+    [
+        (100, {"window": "sunroof"}, "Sunroof open."),
+        (0, {"window": "sunroof", "state": "closed"}, "Sunroof closed."),
+    ],
+)
+def test_at_speed_a_sunroof_already_where_asked_is_no_refusal(sunroof, slots, message):
+    fast = replace(BASE, speed_kmh=130, windows=Windows(sunroof=sunroof))
+    assert run("move_window", slots, state=fast) == (fast, Outcome(True, message))
+
+
+def test_a_speed_that_is_no_number_is_refused_exactly():
+    assert Vehicle().set_speed(float("nan")) == Outcome(False, "The speed must be a number.")
+
+
+def test_a_call_without_a_name_is_from_an_unknown_caller_and_a_busy_line_says_so():
+    car = Vehicle()
+    assert car.simulate_incoming_call("  ") == Outcome(True, "Unknown caller is calling.")
+    assert car.simulate_incoming_call("Sam") == Outcome(False, "The line is busy with Unknown caller.")
