@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from assistant.intents import DEFAULT_INTENTS, IntentsError, find_warnings, load_intents
+from assistant.intents import (
+    DEFAULT_INTENTS,
+    IntentsError,
+    check_responses,
+    find_warnings,
+    load_intents,
+)
+from assistant.pipeline import RESPONDED
 
 Level = Literal["ok", "warning", "error"]
 
@@ -33,6 +40,7 @@ def check_intents(options: CheckOptions) -> list[CheckResult]:
     """The intents YAML: the first error that stops it loading, else every warning about it."""
     try:
         library = load_intents(options.intents)
+        check_responses(library, RESPONDED)
     except IntentsError as error:
         return [CheckResult("error", str(error))]
     found = [CheckResult("warning", message) for message in find_warnings(library)]

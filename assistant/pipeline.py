@@ -15,13 +15,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.dialogue import Dialogue, Reply
-from assistant.events import STATUS, Decision, Event, Evidence, Transcript, Utterance
-from assistant.intents import DEFAULT_INTENTS, IntentLibrary, load_intents
+from assistant.events import STATUS, Command, Decision, Event, Evidence, Transcript, Utterance
+from assistant.intents import DEFAULT_INTENTS, IntentLibrary, check_responses, load_intents, respond
 from assistant.nlu import DEFAULT_MODEL_DIR, Understander, load_classifier
 from assistant.policy import Policy, PolicyOptions, refuse
-from assistant.vehicle import Outcome, Vehicle
+from assistant.vehicle import OUTCOMES, Outcome, Vehicle
 
 MODELS_DIR = DEFAULT_MODEL_DIR.parent
+CONVERSATION_OUTCOMES: dict[str, tuple[str, ...]] = {
+    "asked": ("question",),
+    "refused": ("reason",),
+    "cancelled": (),
+}
+"""What the conversation itself reports, beside the car's :data:`~assistant.vehicle.OUTCOMES`: the car's
+question, a refusal and its reason, and "no" to a question."""
+RESPONDED = {**OUTCOMES, **CONVERSATION_OUTCOMES}
+"""Every outcome the intents YAML's ``responses:`` may word."""
 
 
 def vocabulary_prompt(library: IntentLibrary) -> str:
@@ -86,6 +95,7 @@ class Assistant:
         self.vehicle = vehicle or Vehicle()
         self.transcriber = transcriber
         self.policy = policy or Policy(library)
+        check_responses(library, RESPONDED)
         self.dialogue = Dialogue()
         self.clock = clock
         self._turns = threading.Lock()
@@ -138,6 +148,7 @@ class Assistant:
             transcript,
             source,
             outcome,
+            self.say(outcome, turn.decision.command),
             {
                 "endpoint": endpoint_ms,
                 "asr": transcript.asr_ms,
@@ -171,13 +182,17 @@ class Assistant:
     def _execute(self, turn: Turn) -> Outcome:
         decision, command = turn.decision, turn.decision.command
         if decision.verdict == "ask":
-            return Outcome(False, decision.question)
+            return Outcome(False, "asked", {"question": decision.question})
         if decision.verdict == "refuse":
-            return Outcome(
-                False,
-                CANCELLED if turn.evidence is None else f"Sorry, I didn't act on that: {decision.reason}.",
-            )
+            if turn.evidence is None:
+                return Outcome(False, "cancelled")
+            return Outcome(False, "refused", {"reason": decision.reason})
         return self.vehicle.execute(command.action, command.intent, command.slots, now=self.clock())
+
+    def say(self, outcome: Outcome, command: Command | None = None) -> str:
+        """The outcome in the intents YAML's words, with the command's slots and the car's values put in."""
+        slots = command.slots if command else {}
+        return respond(self.library, outcome.key, {**slots, **outcome.values}, command.intent if command else None)
 
     def listen(self, source, stop: threading.Event | None = None) -> Iterator[Event]:
         """One event per utterance from ``source`` until it ends or ``stop`` is set."""
@@ -185,11 +200,9 @@ class Assistant:
             yield self.handle_utterance(utterance, received_at)
 
 
-CANCELLED = "Okay, I won't."
-"""What the car says when the driver says no to its question."""
-
-
-def _event(turn: Turn, transcript: Transcript, source: str, outcome: Outcome, timings: dict) -> Event:
+def _event(
+    turn: Turn, transcript: Transcript, source: str, outcome: Outcome, said: str, timings: dict
+) -> Event:
     decision, evidence = turn.decision, turn.evidence
     return Event(
         transcript=transcript.text,
@@ -197,7 +210,7 @@ def _event(turn: Turn, transcript: Transcript, source: str, outcome: Outcome, ti
         intent=decision.command.intent,
         confidence=evidence.prediction.confidence if evidence else 1.0,  # an answer: the driver's own word
         slots=decision.command.slots,
-        outcome=outcome.message,
+        outcome=said,
         carried_out=outcome.done,
         ranking=evidence.prediction.ranking if evidence else (),
         reason=decision.reason,

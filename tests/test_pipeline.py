@@ -44,8 +44,9 @@ def test_refused_input_never_reaches_the_car(assistant):
 def test_an_intent_the_car_has_no_action_for_gets_an_outcome_not_a_crash(assistant):
     from assistant.events import Command
 
-    outcome = assistant.vehicle.execute(Command("wipers", {}).action, "wipers", {})
-    assert not outcome.done and "wipers" in outcome.message
+    command = Command("wipers", {})
+    outcome = assistant.vehicle.execute(command.action, command.intent, command.slots)
+    assert not outcome.done and "wipers" in assistant.say(outcome, command)
 
 
 class FakeTranscriber:

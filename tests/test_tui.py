@@ -21,6 +21,7 @@ from textual.widgets import Input
 from assistant.audio import AudioError
 from assistant.dialogue import Dialogue
 from assistant.events import Event
+from assistant.intents import load_intents, respond
 from assistant.pipeline import MODELS_DIR, Assistant, AssistantConfig
 from assistant.policy import Policy, PolicyOptions
 from assistant.tui.app import CarDashboard
@@ -439,7 +440,7 @@ class ScriptedAssistant:
             confidence=0.97,
             slots={"light": "high_beams", "state": "on"},
             status="done",
-            outcome=outcome.message,
+            outcome=respond(load_intents(), outcome.key, outcome.values),
             carried_out=outcome.done,
             ranking=(("lights", 0.97), ("windows", 0.02), ("phone", 0.01)),
             source=source,

@@ -17,6 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from textual.worker import get_current_worker
 
 from assistant.dialogue import Confirmation
 from assistant.events import Event
+from assistant.intents import IntentLibrary, load_intents, respond
 from assistant.limits import TextError, check_command
 from assistant.tui import backend
 from assistant.tui.car import LARGE, SMALL, CarDiagram
@@ -50,7 +52,7 @@ from assistant.tui.messages import (
     SpeechLoaded,
 )
 from assistant.tui.panels import ClimatePanel, MediaPanel, NavigationPanel, PhonePanel
-from assistant.vehicle import VehicleState
+from assistant.vehicle import Outcome, VehicleState
 
 if TYPE_CHECKING:
     from assistant.pipeline import Assistant, AssistantConfig
@@ -488,7 +490,16 @@ class CarDashboard(App[int], inherit_bindings=False):
         caller = CALLERS[self.clock_s % len(CALLERS)]
         outcome = self.vehicle.simulate_incoming_call(caller)
         self._sync()
-        self.notify(outcome.message, title="Phone", severity="information" if outcome.done else "warning")
+        self.notify(self.say(outcome), title="Phone", severity="information" if outcome.done else "warning")
+
+    def say(self, outcome: Outcome) -> str:
+        """An outcome of the dashboard's own controls (the phone ringing) in the intents YAML's words."""
+        return respond(self.library, outcome.key, outcome.values)
+
+    @cached_property
+    def library(self) -> IntentLibrary:
+        """The intents YAML, for wording the dashboard's own controls (the assistant loads its own)."""
+        return load_intents(self.config.intents)
 
     def action_speed(self, direction: int) -> None:
         self.vehicle.change_speed(direction * SPEED_STEP_KMH)
