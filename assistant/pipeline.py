@@ -13,13 +13,18 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from assistant.audio import AudioSource
 from assistant.dialogue import Dialogue, Reply
 from assistant.events import STATUS, Command, Decision, Event, Evidence, Transcript, Utterance
 from assistant.intents import DEFAULT_INTENTS, IntentLibrary, check_responses, load_intents, respond
 from assistant.nlu import DEFAULT_MODEL_DIR, Understander, load_classifier
 from assistant.policy import Policy, PolicyOptions, refuse
 from assistant.vehicle import OUTCOMES, Outcome, Vehicle
+
+if TYPE_CHECKING:
+    from assistant.voice import Voice
 
 MODELS_DIR = DEFAULT_MODEL_DIR.parent
 CONVERSATION_OUTCOMES: dict[str, tuple[str, ...]] = {
@@ -63,6 +68,8 @@ class AssistantConfig:
     bias_asr: bool = True
     grammar: bool = True
     """Recognition guided by the intents grammar (see :mod:`assistant.grammar`)."""
+    voice: bool = False
+    """Speak each reply (:func:`load_voice`; the CLI's ``listen`` and dashboard do unless ``--no-voice``)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,8 @@ class Assistant:
         check_responses(library, RESPONDED)
         self.dialogue = Dialogue()
         self.clock = clock
+        self.voice: Voice | None = None
+        """Speaks each event's outcome when set; the microphone is deaf to it meanwhile."""
         self._turns = threading.Lock()
 
     @classmethod
@@ -143,12 +152,12 @@ class Assistant:
             outcome = self._execute(turn)
         done = time.monotonic()
         nlu_ms = turn.evidence.prediction.nlu_ms if turn.evidence else 0.0
-        return _event(
+        event = _event(
             turn,
             transcript,
             source,
             outcome,
-            self.say(outcome, turn.decision.command),
+            self.words_for(outcome, turn.decision.command),
             {
                 "endpoint": endpoint_ms,
                 "asr": transcript.asr_ms,
@@ -157,6 +166,9 @@ class Assistant:
                 "total": endpoint_ms + (done - started) * 1000,
             },
         )
+        if self.voice is not None:
+            self.voice.say(event.outcome)
+        return event
 
     def _take_turn(self, transcript: Transcript, spoken: bool) -> Turn:
         """A yes or a no to the car's question, else a new command for the policy to judge.
@@ -189,13 +201,20 @@ class Assistant:
             return Outcome(False, "refused", {"reason": decision.reason})
         return self.vehicle.execute(command.action, command.intent, command.slots, now=self.clock())
 
-    def say(self, outcome: Outcome, command: Command | None = None) -> str:
+    def words_for(self, outcome: Outcome, command: Command | None = None) -> str:
         """The outcome in the intents YAML's words, with the command's slots and the car's values put in."""
         slots = command.slots if command else {}
         return respond(self.library, outcome.key, {**slots, **outcome.values}, command.intent if command else None)
 
+    def _car_audible(self, at: float) -> bool:
+        """Whether the microphone may hear the car's own voice at ``at`` (the voice may come later)."""
+        return self.voice is not None and self.voice.audible(at)
+
     def listen(self, source, stop: threading.Event | None = None) -> Iterator[Event]:
-        """One event per utterance from ``source`` until it ends or ``stop`` is set."""
+        """One event per utterance from ``source`` until it ends or ``stop`` is set; what the car says
+        meanwhile is no utterance."""
+        if isinstance(source, AudioSource):
+            source.mute_while(self._car_audible)
         for utterance, received_at in _read_in_background(source, stop or threading.Event()):
             yield self.handle_utterance(utterance, received_at)
 
@@ -217,6 +236,17 @@ def _event(
         source=source,
         timings_ms=timings,
     )
+
+
+def load_voice() -> Voice:
+    """The car's voice, warmed up, on the default output; raises AudioError when there is none."""
+    from assistant.audio import AudioError
+    from assistant.voice import Voice
+
+    try:
+        return Voice()
+    except AudioError as error:
+        raise AudioError(f"{error} Use --no-voice to only show the replies.") from None
 
 
 def load_transcriber(config: AssistantConfig, library: IntentLibrary):

@@ -46,7 +46,7 @@ def test_an_intent_the_car_has_no_action_for_gets_an_outcome_not_a_crash(assista
 
     command = Command("wipers", {})
     outcome = assistant.vehicle.execute(command.action, command.intent, command.slots)
-    assert not outcome.done and "wipers" in assistant.say(outcome, command)
+    assert not outcome.done and "wipers" in assistant.words_for(outcome, command)
 
 
 class FakeTranscriber:

@@ -428,6 +428,7 @@ class ScriptedAssistant:
 
     library = None
     transcriber = "ready"
+    voice = None
 
     def __init__(self) -> None:
         self.vehicle: Any = None

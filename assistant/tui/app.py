@@ -50,6 +50,8 @@ from assistant.tui.messages import (
     ModelSwitchFailed,
     SpeechFailed,
     SpeechLoaded,
+    VoiceFailed,
+    VoiceLoaded,
 )
 from assistant.tui.panels import ClimatePanel, MediaPanel, NavigationPanel, PhonePanel
 from assistant.vehicle import Outcome, VehicleState
@@ -96,6 +98,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         Binding("ctrl+y", "answer(True)", "Yes", key_display="^Y"),
         Binding("ctrl+n", "answer(False)", "No", key_display="^N"),
         Binding("f5", "reset", "Reset"),
+        Binding("f6", "toggle_voice", "Voice", show=False),
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -126,6 +129,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         assistant_factory: AssistantFactory | None = None,
         transcriber_factory: TranscriberFactory | None = None,
         audio_factory: AudioFactory | None = None,
+        voice_factory: Callable[[], Any] | None = None,
         models_dir: Path | None = None,
         state: VehicleState | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -137,6 +141,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.assistant_factory = assistant_factory or backend.load_assistant
         self.transcriber_factory = transcriber_factory or backend.load_transcriber
         self.audio_factory = audio_factory or backend.open_source
+        self.voice_factory = voice_factory or backend.load_voice
         self.model_dir = Path(config.model)
         self.models_dir = models_dir or self.model_dir.parent
         self.clock = clock
@@ -291,6 +296,17 @@ class CarDashboard(App[int], inherit_bindings=False):
                 return
         self.post_message(SpeechLoaded())
 
+    @work(thread=True, group="speaker", exit_on_error=False)
+    def load_voice(self) -> None:
+        try:
+            voice = self._abandonable(self.voice_factory)
+        except backend.Abandoned:
+            return
+        except Exception as error:  # no Piper or no output device: the replies are shown only
+            self.post_message(VoiceFailed(str(error)))
+            return
+        self.post_message(VoiceLoaded(voice))
+
     def _abandonable(self, work: Callable[[], Any]) -> Any:
         """Run slow work for the current worker so that quitting never waits for it."""
         worker = get_current_worker()
@@ -326,6 +342,15 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.model_name = self.model_dir.name
         self.query_one("#command", Input).placeholder = PLACEHOLDERS["ready"]
         self._start_voice()
+        if self.config.voice:
+            self.load_voice()
+
+    def on_voice_loaded(self, message: VoiceLoaded) -> None:
+        if self.assistant is not None:
+            self.assistant.voice = message.voice
+
+    def on_voice_failed(self, message: VoiceFailed) -> None:
+        self._notice("voice", f"Replies are shown only: {message.error}")
 
     def on_assistant_failed(self, message: AssistantFailed) -> None:
         self.nlu_status = "failed"
@@ -490,9 +515,12 @@ class CarDashboard(App[int], inherit_bindings=False):
         caller = CALLERS[self.clock_s % len(CALLERS)]
         outcome = self.vehicle.simulate_incoming_call(caller)
         self._sync()
-        self.notify(self.say(outcome), title="Phone", severity="information" if outcome.done else "warning")
+        said = self.words_for(outcome)
+        self.notify(said, title="Phone", severity="information" if outcome.done else "warning")
+        if self.assistant is not None and self.assistant.voice is not None:
+            self.assistant.voice.say(said)
 
-    def say(self, outcome: Outcome) -> str:
+    def words_for(self, outcome: Outcome) -> str:
         """An outcome of the dashboard's own controls (the phone ringing) in the intents YAML's words."""
         return respond(self.library, outcome.key, outcome.values)
 
@@ -500,6 +528,17 @@ class CarDashboard(App[int], inherit_bindings=False):
     def library(self) -> IntentLibrary:
         """The intents YAML, for wording the dashboard's own controls (the assistant loads its own)."""
         return load_intents(self.config.intents)
+
+    def action_toggle_voice(self) -> None:
+        """F6: the car's spoken replies on or off (the screen shows them either way)."""
+        voice = self.assistant.voice if self.assistant is not None else None
+        if voice is None:
+            self.notify(
+                "The car has no voice (--no-voice, or it could not load).", title="Voice", severity="warning"
+            )
+            return
+        voice.enabled = not voice.enabled
+        self.notify(f"Spoken replies {'on' if voice.enabled else 'off'}.", title="Voice")
 
     def action_speed(self, direction: int) -> None:
         self.vehicle.change_speed(direction * SPEED_STEP_KMH)

@@ -113,6 +113,12 @@ def load_assistant(config: AssistantConfig) -> Assistant:
     return Assistant.from_config(config, with_speech=False)
 
 
+def load_voice() -> Any:
+    from assistant.pipeline import load_voice
+
+    return load_voice()
+
+
 def load_transcriber(config: AssistantConfig, library: Any) -> Any:
     from assistant.pipeline import load_transcriber
 

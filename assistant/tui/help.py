@@ -16,6 +16,7 @@ KEYS = (
     ("F4", "simulate an incoming call"),
     ("+ / -", "speed up / slow down by 10 km/h"),
     ("F5", "reset the car"),
+    ("F6", "the car's spoken replies on / off"),
     ("^Y / ^N", "yes / no to the car's question (or say or type it)"),
     ("/ · Esc", "type a command · leave the text box"),
     ("F1 or ?", "this help"),
