@@ -1,9 +1,9 @@
 """The car's voice: each reply spoken by Piper's bundled ``en_US-joe-medium``, through the default output.
 
-:class:`Voice` loads the voice once and keeps it warm (one synthesis at load). :meth:`Voice.say`
-returns at once: a synthesis thread renders the reply a clause at a time (a short first clause
-starts playback soon) while a playback thread hands what is ready to the output, so the caller
-(the dashboard, the pipeline) never waits. What the car says is heard by its own microphone:
+:class:`Voice` loads the voice once and keeps it warm (one synthesis at load, an output that never
+stops). :meth:`Voice.say` returns at once: a synthesis thread renders the reply in pieces (its first
+few words, then clause by clause) while a playback thread hands what is ready to the output, so
+playback starts soon and the caller (the dashboard, the pipeline) never waits. What the car says is heard by its own microphone:
 :meth:`Voice.audible` tells, for a capture time, whether the car was speaking then (or had stopped
 less than ``tail_s`` before), and the microphone ignores that audio
 (:meth:`~assistant.audio.AudioSource.mute_while`).
@@ -34,6 +34,8 @@ sooner; the seam is a short one inside the clause)."""
 WARM_UP = "Ready."
 START_WAIT_S = 10.0
 """How long a freshly opened output may take to ask for its first samples."""
+STALL_S = 5.0
+"""How far a busy audio server may fall behind real time before the output counts as gone."""
 SAYINGS = (
     ("°C", "degrees"),
     ("°F", "degrees Fahrenheit"),
@@ -82,7 +84,7 @@ class Speaker:
         self._running = threading.Event()
         self._stream = open_output(sample_rate, self._callback)
         self.latency_s = float(self._stream.latency)
-        if not self._running.wait(START_WAIT_S):  # an audio server may take seconds to ask for the first block
+        if not self._running.wait(START_WAIT_S):  # an audio server may take seconds to start
             self.close()
             raise AudioError(f"the audio output asked for no audio in {START_WAIT_S:g} s")
 
@@ -92,7 +94,7 @@ class Speaker:
 
         with self._drained:
             self._queued.append(samples.astype(np.float32))
-            wait_s = len(samples) / self.sample_rate + 2.0
+            wait_s = len(samples) / self.sample_rate + STALL_S
             if not self._drained.wait_for(lambda: not self._queued, timeout=wait_s):
                 self._queued.clear()
                 raise AudioError("the audio output stopped taking samples")
@@ -201,6 +203,11 @@ class Voice:
         else:
             self._requests.put(reply)
         return reply.spoken
+
+    @property
+    def output_latency_s(self) -> float:
+        """How long the output takes to play a sample it was handed."""
+        return self._output.latency_s
 
     def audible(self, at: float) -> bool:
         """Whether the microphone's audio captured at ``at`` (monotonic) may hold the car's own voice."""

@@ -251,3 +251,24 @@ def test_a_spoken_yes_answers_and_whispers_silence_neither_answers_nor_drops_the
     assert conversation.vehicle.state.navigation.destination is None
     event = spoken(conversation, "Yes.", ScriptedSpeech())  # the question still stands
     assert event.status == "done" and conversation.vehicle.state.navigation.destination == "phoenix"
+
+
+class SpeakingRecorder:
+    """Stands in for the car's voice: keeps what it is asked to say."""
+
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    def say(self, text: str) -> None:
+        self.said.append(text)
+
+
+def test_every_reply_is_spoken_as_shown(assistant):
+    voice = SpeakingRecorder()
+    assistant.voice = voice
+    try:
+        events = [assistant.handle_text(text) for text in ("turn on the fog lights", "what's the weather like")]
+    finally:
+        assistant.voice = None
+    assert voice.said == [event.outcome for event in events]
+    assert voice.said[0].startswith("Fog lights on") and voice.said[1].startswith("Sorry")

@@ -488,3 +488,37 @@ async def settle_with_a_command(pilot: Pilot) -> None:
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_main_screen_snapshot(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(snapshot_app(), terminal_size=size, run_before=settle_with_a_command)
+
+
+class FakeVoice:
+    """Stands in for Piper: keeps what the car says."""
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self.said: list[str] = []
+
+    def say(self, text: str) -> None:
+        self.said.append(text)
+
+
+def test_the_car_speaks_its_phone_and_f6_silences_it() -> None:
+    async def scenario() -> None:
+        voice = FakeVoice()
+        app = CarDashboard(
+            AssistantConfig(voice=True),
+            assistant_factory=lambda config: ScriptedAssistant(),
+            audio_factory=no_microphone,
+            voice_factory=lambda: voice,
+        )
+        notes: list[str] = []
+        app.notify = lambda message, **kwargs: notes.append(message)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: getattr(app.assistant, "voice", None) is voice, what="the voice")
+            await pilot.press("f4")
+            assert voice.said and voice.said[-1].endswith("is calling.") and voice.said[-1] in notes
+            await pilot.press("f6")
+            assert not voice.enabled and notes[-1] == "Spoken replies off."
+            await pilot.press("f6")
+            assert voice.enabled and notes[-1] == "Spoken replies on."
+
+    run(scenario)
