@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.audio import AudioSource
+from assistant.audio import AudioError, MicrophoneSource
 from assistant.dialogue import Dialogue, Reply
 from assistant.events import STATUS, Command, Decision, Event, Evidence, Transcript, Utterance
 from assistant.intents import DEFAULT_INTENTS, IntentLibrary, check_responses, load_intents, respond
@@ -213,7 +213,7 @@ class Assistant:
     def listen(self, source, stop: threading.Event | None = None) -> Iterator[Event]:
         """One event per utterance from ``source`` until it ends or ``stop`` is set; what the car says
         meanwhile is no utterance."""
-        if isinstance(source, AudioSource):
+        if isinstance(source, MicrophoneSource):  # a replayed file never hears the car
             source.mute_while(self._car_audible)
         for utterance, received_at in _read_in_background(source, stop or threading.Event()):
             yield self.handle_utterance(utterance, received_at)
@@ -240,7 +240,6 @@ def _event(
 
 def load_voice() -> Voice:
     """The car's voice, warmed up, on the default output; raises AudioError when there is none."""
-    from assistant.audio import AudioError
     from assistant.voice import Voice
 
     try:
