@@ -247,7 +247,7 @@ def cmd_say(args: argparse.Namespace) -> int:
     for text in texts:
         _print_event(assistant.handle_text(text))
     if assistant.voice is not None:
-        assistant.voice.close()  # once the last reply has been spoken
+        assistant.voice.close(finish=True)  # once the last reply has been spoken
     return 0
 
 
@@ -283,9 +283,10 @@ def cmd_listen(args: argparse.Namespace) -> int:
         if args.wav
         else MicrophoneSource(args.device, options, reconnect=args.reconnect, on_change=_tell)
     )
+    voice = None
     try:
         assistant = Assistant.from_config(_assistant_config(args))
-        assistant.voice = load_voice() if args.voice else None
+        assistant.voice = voice = load_voice() if args.voice else None
         if isinstance(source, MicrophoneSource):
             source.start()
             _tell(f"listening on {source.name} (Ctrl-C to stop)")
@@ -303,6 +304,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
         return 130
     finally:
         source.close()
+        if voice is not None:
+            voice.close()
     return 0
 
 

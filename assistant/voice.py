@@ -36,6 +36,8 @@ START_WAIT_S = 10.0
 """How long a freshly opened output may take to ask for its first samples."""
 STALL_S = 5.0
 """How far a busy audio server may fall behind real time before the output counts as gone."""
+CLOSE_WAIT_S = 5.0
+"""How long closing waits for the piece being synthesized (onnxruntime cannot be interrupted)."""
 SAYINGS = (
     ("°C", "degrees"),
     ("°F", "degrees Fahrenheit"),
@@ -73,20 +75,16 @@ class Output(Protocol):
 
 class Speaker:
     """The default output device (sounddevice), opened once and kept running: it plays silence
-    between replies, as a stream left to run dry stalls for seconds when fed again. Raises AudioError."""
+    between replies, as a stream left to run dry stalls for seconds when fed again. An output that
+    stops taking samples (its audio server went away) is reopened for the next reply. Raises AudioError."""
 
     def __init__(self, sample_rate: int) -> None:
-        from assistant.audio import AudioError, open_output
-
         self.sample_rate = sample_rate
         self._queued: deque[np.ndarray] = deque()
         self._drained = threading.Condition()
-        self._running = threading.Event()
-        self._stream = open_output(sample_rate, self._callback)
+        self._closed = False
+        self._stream = self._open()
         self.latency_s = float(self._stream.latency)
-        if not self._running.wait(START_WAIT_S):  # an audio server may take seconds to start
-            self.close()
-            raise AudioError(f"the audio output asked for no audio in {START_WAIT_S:g} s")
 
     def write(self, samples: np.ndarray) -> None:
         """Queue the samples and return once the device has taken the last of them."""
@@ -95,16 +93,35 @@ class Speaker:
         with self._drained:
             self._queued.append(samples.astype(np.float32))
             wait_s = len(samples) / self.sample_rate + STALL_S
-            if not self._drained.wait_for(lambda: not self._queued, timeout=wait_s):
-                self._queued.clear()
-                raise AudioError("the audio output stopped taking samples")
+            taken = self._drained.wait_for(lambda: not self._queued or self._closed, timeout=wait_s)
+            self._queued.clear()
+            if self._closed:
+                raise AudioError("the voice was closed")
+        if not taken:
+            _close_in_background(self._stream)
+            self._stream = self._open()
+            raise AudioError("the audio output stopped taking samples; it was reopened")
 
     def close(self) -> None:
-        self._stream.close(ignore_errors=True)
+        """Cut what is playing; a stream PortAudio never lets go of is left behind."""
+        with self._drained:
+            self._closed = True
+            self._drained.notify_all()
+        _close_in_background(self._stream)
 
-    def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+    def _open(self) -> Any:
+        from assistant.audio import AudioError, open_output
+
+        running = threading.Event()
+        stream = open_output(self.sample_rate, lambda *args: self._callback(running, *args))
+        if not running.wait(START_WAIT_S):  # an audio server may take seconds to start
+            _close_in_background(stream)
+            raise AudioError(f"the audio output asked for no audio in {START_WAIT_S:g} s")
+        return stream
+
+    def _callback(self, running: threading.Event, outdata: np.ndarray, frames: int, *_: Any) -> None:
         """PortAudio's thread: the next ``frames`` queued samples, silence after them."""
-        self._running.set()
+        running.set()
         out = outdata[:, 0]
         filled = 0
         with self._drained:
@@ -120,6 +137,14 @@ class Speaker:
             if not self._queued:
                 self._drained.notify_all()
         out[filled:] = 0.0
+
+
+def _close_in_background(stream: Any) -> None:
+    """Close a stream, waiting a second at most: PortAudio's ALSA thread may never let go of a stream
+    whose audio server died (see :data:`assistant.audio.CLOSE_WAIT_S`)."""
+    closing = threading.Thread(target=stream.close, kwargs={"ignore_errors": True}, daemon=True)
+    closing.start()
+    closing.join(1.0)
 
 
 def load_piper() -> Any:
@@ -183,6 +208,7 @@ class Voice:
         self._output = output if output is not None else Speaker(self.sample_rate)
         self.tail_s = tail_s
         self.enabled = True
+        self._closing = threading.Event()
         self._requests: queue.Queue[_Reply | None] = queue.Queue()
         self._chunks: queue.Queue[_Chunk | None] = queue.Queue(maxsize=2)
         self._lock = threading.Lock()
@@ -214,11 +240,14 @@ class Voice:
         with self._lock:
             return any(start <= at <= until for start, until in self._spans)
 
-    def close(self) -> None:
-        """Stop after what is queued; the output is closed."""
+    def close(self, finish: bool = False) -> None:
+        """Stop: cut the reply being spoken and drop the rest, or with ``finish`` speak them all first."""
+        if not finish:
+            self._closing.set()
+            self._output.close()  # a write under way returns at once
         self._requests.put(None)
         for thread in self._threads:
-            thread.join(timeout=30.0)
+            thread.join(timeout=CLOSE_WAIT_S if not finish else None)
         self._output.close()
 
     def _synthesize(self, text: str) -> np.ndarray:
@@ -231,6 +260,8 @@ class Voice:
             try:
                 after_clause = False
                 for part in pieces(reply.text):
+                    if self._closing.is_set():
+                        break
                     audio = self._synthesize(part)
                     self._chunks.put((reply, np.concatenate([pause, audio]) if after_clause else audio))
                     after_clause = part[-1] in ".,;:!?"

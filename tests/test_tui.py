@@ -500,6 +500,9 @@ class FakeVoice:
     def say(self, text: str) -> None:
         self.said.append(text)
 
+    def close(self) -> None:
+        self.enabled = False
+
 
 def test_the_car_speaks_its_phone_and_f6_silences_it() -> None:
     async def scenario() -> None:

@@ -570,11 +570,14 @@ class CarDashboard(App[int], inherit_bindings=False):
     # -- shutdown ---------------------------------------------------------------------------------
 
     def on_unmount(self) -> None:
-        """Let the threads end: the voice loop sees the stop event, the job loop its sentinel."""
+        """Let the threads end: the voice loop sees the stop event, the job loop its sentinel, and the
+        car stops speaking."""
         self._stop.set()
         self._jobs.put(None)
         if self.source is not None:
             self.source.close()
+        if self.assistant is not None and self.assistant.voice is not None:
+            self.assistant.voice.close()
 
 
 def run_dashboard(config: AssistantConfig, device: str | None = None, wav: list[Path] | None = None) -> int:
