@@ -34,7 +34,7 @@ sooner; the seam is a short one inside the clause)."""
 WARM_UP = "Ready."
 START_WAIT_S = 10.0
 """How long a freshly opened output may take to ask for its first samples."""
-STALL_S = 5.0
+STALL_S = 10.0
 """How far a busy audio server may fall behind real time before the output counts as gone."""
 CLOSE_WAIT_S = 5.0
 """How long closing waits for the piece being synthesized (onnxruntime cannot be interrupted)."""

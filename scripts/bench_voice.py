@@ -21,6 +21,7 @@ import time
 
 from speech import load_average, percentile
 
+from assistant.audio import AudioError
 from assistant.intents import load_intents, respond
 from assistant.pipeline import load_voice
 from assistant.vehicle import Vehicle
@@ -89,8 +90,14 @@ def main() -> None:
     )
     texts = list(itertools.islice(itertools.cycle(replies()), args.replies))
     delays: list[tuple[float, str]] = []
+    lost: list[str] = []
     for text in texts:
-        spoken = voice.say(text).result(timeout=60)
+        try:
+            spoken = voice.say(text).result(timeout=60)
+        except AudioError as error:  # the audio server fell too far behind: said, and counted
+            print(f"  not played: {text!r} ({error})")
+            lost.append(text)
+            continue
         if spoken.first_audio_at is None:
             raise SystemExit(f"nothing was played for {text!r}")
         delays.append(((spoken.first_audio_at - spoken.asked_at) * 1000, text))
@@ -106,7 +113,8 @@ def main() -> None:
     print("  slowest:")
     for delay, text in sorted(delays, reverse=True)[:5]:
         print(f"    {delay:4.0f} ms  {text}")
-    print(f"  load average {load_average()}; {'PASS' if p95 <= TARGET_MS else 'FAIL'} on p95")
+    print(f"  {len(lost)} replies not played; load average {load_average()}")
+    print(f"  {'PASS' if p95 <= TARGET_MS and not lost else 'FAIL'} on p95")
 
 
 if __name__ == "__main__":
