@@ -970,6 +970,7 @@ class EchoAssistant:
 
     library = None
     transcriber = "ready"
+    voice = None
 
     def __init__(self) -> None:
         self.vehicle: Any = None

@@ -28,7 +28,7 @@ from textual.widgets._footer import FooterKey
 from assistant.audio import AudioError
 from assistant.dialogue import Dialogue
 from assistant.events import SAMPLE_RATE, Command, Event, Utterance
-from assistant.intents import load_intents
+from assistant.intents import load_intents, respond
 from assistant.pipeline import MODELS_DIR, Assistant, AssistantConfig
 from assistant.policy import Policy, PolicyOptions
 from assistant.tui.app import CarDashboard
@@ -500,6 +500,7 @@ class ScriptedAssistant:
 
     library = None
     transcriber = "ready"
+    voice = None
 
     def __init__(self) -> None:
         self.vehicle: Any = None
@@ -512,7 +513,7 @@ class ScriptedAssistant:
             confidence=0.97,
             slots={"light": "high_beams", "state": "on"},
             status="done",
-            outcome=outcome.message,
+            outcome=respond(load_intents(), outcome.key, outcome.values),
             carried_out=outcome.done,
             ranking=(("lights", 0.97), ("windows", 0.02), ("phone", 0.01)),
             source=source,
@@ -816,5 +817,42 @@ def test_the_three_ranked_intents_have_bars_of_three_colours() -> None:
             filled = [styles - {TRACK} for styles in bars]
             assert all(len(styles) == 1 for styles in filled), bars
             assert len(set.union(*filled)) == 3, filled
+
+    run(scenario)
+
+
+class FakeVoice:
+    """Stands in for Piper: keeps what the car says."""
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self.said: list[str] = []
+
+    def say(self, text: str) -> None:
+        self.said.append(text)
+
+    def close(self) -> None:
+        self.enabled = False
+
+
+def test_the_car_speaks_its_phone_and_f6_silences_it() -> None:
+    async def scenario() -> None:
+        voice = FakeVoice()
+        app = CarDashboard(
+            AssistantConfig(voice=True),
+            assistant_factory=lambda config: ScriptedAssistant(),
+            audio_factory=no_microphone,
+            voice_factory=lambda: voice,
+        )
+        notes: list[str] = []
+        app.notify = lambda message, **kwargs: notes.append(message)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.voice is voice, what="the voice")
+            await pilot.press("f4")
+            assert voice.said and voice.said[-1].endswith("is calling.") and voice.said[-1] in notes
+            await pilot.press("f6")
+            assert not voice.enabled and notes[-1] == "Spoken replies off."
+            await pilot.press("f6")
+            assert voice.enabled and notes[-1] == "Spoken replies on."
 
     run(scenario)
