@@ -101,7 +101,10 @@ class PolicyOptions:
     )
     expected_weight: float = field(
         default=10.0,
-        metadata={"help": "how much likelier an intent the moment expects is made ('phone' while it rings)"},
+        metadata={
+            "help": "how much likelier an intent the moment expects is made ('phone' while it rings)",
+            "range": (1.0, 1000.0),
+        },
     )
 
 
