@@ -970,7 +970,6 @@ class EchoAssistant:
 
     library = None
     transcriber = "ready"
-    voice = None
 
     def __init__(self) -> None:
         self.vehicle: Any = None

@@ -500,7 +500,6 @@ class ScriptedAssistant:
 
     library = None
     transcriber = "ready"
-    voice = None
 
     def __init__(self) -> None:
         self.vehicle: Any = None
@@ -856,3 +855,45 @@ def test_the_car_speaks_its_phone_and_f6_silences_it() -> None:
             assert voice.enabled and notes[-1] == "Spoken replies on."
 
     run(scenario)
+
+
+class Overheard(ScriptedAssistant):
+    """Keeps every utterance the dashboard's voice loop hands it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heard: list[Utterance] = []
+
+    def handle_utterance(self, utterance: Utterance, received_at: float | None = None) -> Event:
+        self.heard.append(utterance)
+        return self.handle_text("heard", utterance.source)
+
+
+@pytest.mark.audio
+def test_the_dashboards_microphone_does_not_hear_the_car_speak(virtual_mic) -> None:
+    """The car's voice goes to the default sink, whose monitor is the dashboard's microphone: the ringing
+    phone said aloud reaches the assistant as no utterance (unmuted, the same voice is one:
+    tests/test_voice.py)."""
+    from assistant.audio import MicrophoneSource
+    from assistant.voice import Voice
+
+    assistant, voice, spoken = Overheard(), Voice(), []
+    say = voice.say
+    voice.say = lambda text: spoken.append(say(text)) or spoken[-1]  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        app = CarDashboard(
+            AssistantConfig(voice=True),
+            assistant_factory=lambda config: assistant,
+            audio_factory=lambda device, wav: MicrophoneSource(virtual_mic.device).start(),
+            voice_factory=lambda: voice,
+        )
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.listening and app.voice is voice, what="the voice and the microphone")
+            await pilot.press("f4")
+            await wait_for(pilot, lambda: spoken and spoken[-1].done(), what="the car saying who calls")
+            await pilot.pause(1.5)  # the endpointer's own silence before it would cut an utterance
+            assert spoken[-1].result().first_audio_at is not None  # it was played
+
+    run(scenario)
+    assert assistant.heard == []
