@@ -146,6 +146,18 @@ def _sounddevice() -> ModuleType:
     return sounddevice
 
 
+def open_output(sample_rate: int, callback: Callable[..., None]) -> Any:
+    """A started mono float32 ``OutputStream`` on the default output device, fed by ``callback``
+    (sounddevice's signature); raises :class:`AudioError` (one line) when there is none."""
+    sd = _sounddevice()
+    try:
+        stream = sd.OutputStream(samplerate=sample_rate, channels=1, dtype="float32", callback=callback)
+        stream.start()
+    except sd.PortAudioError as err:
+        raise AudioError(f"Cannot play audio on the default output: {err}.") from err
+    return stream
+
+
 def list_devices() -> list[InputDevice]:
     """Every input-capable device PortAudio knows, in its own order."""
     sd = _sounddevice()
@@ -451,6 +463,10 @@ class VoiceSource(Protocol):
     def close(self) -> None: ...
 
 
+def _never(at: float) -> bool:
+    return False
+
+
 class AudioSource(ABC):
     """What every source offers: ``utterances()``, the two modes, push-to-talk keys, ``close()``.
 
@@ -469,6 +485,7 @@ class AudioSource(ABC):
         self._closed = threading.Event()
         self._endpointer = Endpointer(options, name, clock)
         self._talk = PushToTalk(name, clock)
+        self._muted: Callable[[float], bool] = _never
 
     @property
     def name(self) -> str:
@@ -493,6 +510,9 @@ class AudioSource(ABC):
         for frame, at in self._frames():
             if self.mode == "push_to_talk":
                 utterance = self._talk.push(frame, at)
+            elif frame is not None and self._muted(at):
+                self._endpointer.reset()  # what it hears now is no command, nor part of one
+                continue
             elif frame is not None:
                 utterance = self._endpointer.push(frame, at)
             else:
@@ -503,6 +523,10 @@ class AudioSource(ABC):
             last = self._endpointer.flush(at)
             if last is not None:
                 yield last
+
+    def mute_while(self, muted: Callable[[float], bool]) -> None:
+        """Hands-free: ignore the audio captured at a time ``muted(at)`` holds (the car's own voice)."""
+        self._muted = muted
 
     def start_talking(self) -> None:
         """Push-to-talk: the key went down; audio from now on belongs to the next utterance."""

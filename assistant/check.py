@@ -24,8 +24,16 @@ from assistant.classifier import (
     read_manifest,
     tag_names,
 )
-from assistant.intents import DEFAULT_INTENTS, IntentLibrary, IntentsError, find_warnings, load_intents
+from assistant.intents import (
+    DEFAULT_INTENTS,
+    IntentLibrary,
+    IntentsError,
+    check_responses,
+    find_warnings,
+    load_intents,
+)
 from assistant.phonebook import DEFAULT_PHONEBOOK, PhoneBookError, load_phonebook
+from assistant.pipeline import RESPONDED
 
 Level = Literal["ok", "warning", "error"]
 
@@ -61,6 +69,7 @@ def check_intents(options: CheckOptions) -> list[CheckResult]:
     """The intents YAML: the first error that stops it loading, else every warning about it."""
     try:
         library = load_intents(options.intents)
+        check_responses(library, RESPONDED)
     except IntentsError as error:
         return [CheckResult("error", str(error))]
     found = [CheckResult("warning", message) for message in find_warnings(library)]

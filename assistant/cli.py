@@ -225,6 +225,12 @@ def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_no_voice(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-voice", dest="voice", action="store_false", help="don't speak the replies (shown only)"
+    )
+
+
 def _assistant_config(args: argparse.Namespace):
     from assistant.pipeline import AssistantConfig
 
@@ -236,6 +242,7 @@ def _assistant_config(args: argparse.Namespace):
         policy=_policy_options(args),
         bias_asr=not getattr(args, "no_asr_bias", False),
         grammar=not getattr(args, "no_grammar", False),
+        voice=getattr(args, "voice", False),
     )
 
 
@@ -244,12 +251,15 @@ def _print_event(event) -> None:
 
 
 def cmd_say(args: argparse.Namespace) -> int:
-    from assistant.pipeline import Assistant
+    from assistant.pipeline import Assistant, load_voice
 
     texts = _checked(args.text)  # before seconds of model loading
     assistant = Assistant.from_config(_assistant_config(args), with_speech=False)
+    assistant.voice = load_voice() if args.voice else None
     for text in texts:
         _print_event(assistant.handle_text(text))
+    if assistant.voice is not None:
+        assistant.voice.close(finish=True)  # once the last reply has been spoken
     return 0
 
 
@@ -275,7 +285,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     ``--no-reconnect`` a lost microphone is one), 2 when it cannot start.
     """
     from assistant.audio import AudioError, MicrophoneSource, WavFileSource, resolve_device
-    from assistant.pipeline import Assistant
+    from assistant.pipeline import Assistant, load_voice
 
     if not args.wav:
         resolve_device(args.device)  # no microphone: say so before spending seconds loading models
@@ -285,8 +295,10 @@ def cmd_listen(args: argparse.Namespace) -> int:
         if args.wav
         else MicrophoneSource(args.device, options, reconnect=args.reconnect, on_change=_tell)
     )
+    voice = None
     try:
         assistant = Assistant.from_config(_assistant_config(args))
+        assistant.voice = voice = load_voice() if args.voice else None
         if isinstance(source, MicrophoneSource):
             source.start()
             _tell(f"listening on {source.name} (Ctrl-C to stop)")
@@ -304,6 +316,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
         return 130
     finally:
         source.close()
+        if voice is not None:
+            voice.close()
     return 0
 
 
@@ -407,6 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="act on typed texts in order, as one conversation, skipping audio; one JSON event per text",
     )
     say.add_argument("text", nargs="+")
+    say.add_argument("--voice", action="store_true", help="speak each reply too (Piper, default output)")
     _add_model_options(say)
     say.set_defaults(handler=cmd_say)
 
@@ -433,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop with exit status 1 when the microphone is lost, instead of reopening it",
     )
     _add_runtime_options(listen)
+    _add_no_voice(listen)
     listen.set_defaults(handler=cmd_listen)
 
     check = commands.add_parser(
@@ -460,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--wav", nargs="+", type=Path, help="push-to-talk plays these files instead of the microphone"
     )
     _add_runtime_options(tui)
+    _add_no_voice(tui)
     tui.set_defaults(handler=cmd_tui)
     return parser
 

@@ -12,7 +12,8 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Iterator, Mapping
+import string
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -108,12 +109,25 @@ class Required:
 
 
 @dataclass(frozen=True)
+class Response:
+    """What the car says for one outcome: a sentence with ``{name}`` placeholders, and where it is written."""
+
+    key: str
+    text: str
+    line: int
+    fields: tuple[str, ...]
+    """The names its placeholders refer to, in order."""
+
+
+@dataclass(frozen=True)
 class Intent:
     name: str
     description: str
     action: str | None
     defaults: dict[str, str | int]
     templates: tuple[Template, ...]
+    responses: dict[str, Response] = field(default_factory=dict)
+    """This intent's own wording of an outcome, over the file's ``responses:`` section."""
     required: tuple[Required, ...] = ()
 
     def missing(self, slots: Mapping[str, object]) -> tuple[Required, ...]:
@@ -131,6 +145,8 @@ class IntentLibrary:
     prefixes: tuple[str, ...]
     suffixes: tuple[str, ...]
     fingerprint: str
+    responses: dict[str, Response] = field(default_factory=dict)
+    """The file's ``responses:`` section: outcome key → what the car says."""
 
     @property
     def labels(self) -> list[str]:
@@ -289,6 +305,91 @@ def _count_wordings(intent: Intent, rules: dict[str, Sentence], up_to: int) -> i
     return len(wordings)
 
 
+Said = str | int | float | tuple[str, ...] | Mapping[str, Any]
+"""A value a response can say: a word (said through the list named like it), a number, several words
+('high beams and fog lights'), or the slots a command was heard with."""
+
+
+def respond(library: IntentLibrary, key: str, values: Mapping[str, Said], intent: str | None = None) -> str:
+    """What the car says for outcome ``key``: the intent's own response, else the file's, with ``values`` put in.
+
+    A response naming a value this outcome lacks (an optional slot left unsaid) gives way to the next
+    one; with none left, the outcome is said plainly ('No action: order drink.').
+    """
+    spec = library.intents.get(intent or "")
+    candidates = [spec.responses.get(key) if spec else None, library.responses.get(key)]
+    for response in candidates:
+        if response is not None and set(response.fields) <= set(values):
+            return _capitalized(_ResponseFormatter(library).format(response.text, **values))
+    said = ", ".join(str(_said(library, name, value)) for name, value in values.items())
+    return _capitalized(f"{key.replace('_', ' ')}: {said}." if said else f"{key.replace('_', ' ')}.")
+
+
+def check_responses(library: IntentLibrary, outcomes: Mapping[str, Collection[str]]) -> None:
+    """Raise :class:`IntentsError` (``file:line``) for a response to an outcome the car never reports, or
+    naming a value that outcome lacks: ``outcomes`` maps each key to the values reported with it; an
+    intent's own responses may also name the intent's slots."""
+    owners: list[tuple[dict[str, Response], set[str], str]] = [(library.responses, set(), "")]
+    for name, intent in library.intents.items():
+        owners.append((intent.responses, set(library.slot_lists(name)), f" of intent '{name}'"))
+    for responses, slots, owner in owners:
+        for key, response in responses.items():
+            where = f"{library.path}:{response.line}: response '{key}'{owner}"
+            if key not in outcomes:
+                raise IntentsError(
+                    f"{where} answers no outcome the car reports; known: {', '.join(outcomes)}"
+                )
+            allowed = {*outcomes[key], *slots}
+            for name in response.fields:
+                if name not in allowed:
+                    known = ", ".join(sorted(allowed)) or "none"
+                    raise IntentsError(f"{where} names {{{name}}}, which it does not have (it has: {known})")
+
+
+def spoken_name(name: str) -> str:
+    """'orderDrink' or 'order_drink' → 'order drink': an intent's name as words."""
+    return " ".join(re.sub(r"([a-z])([A-Z])", r"\1 \2", name).replace("_", " ").lower().split())
+
+
+def _said(library: IntentLibrary, name: str, value: Said) -> str | tuple[str, ...]:
+    """A value as words: a slot value as its list's first phrase ('driver' → 'driver window'), a
+    number without trailing zeros, slots as 'size large, coffee drink latte', an intent by its name."""
+    if name == "intent" and isinstance(value, str):
+        return spoken_name(value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{spoken_name(slot)} {_said(library, slot, v)}" for slot, v in value.items())
+    if isinstance(value, tuple):
+        return tuple(str(_said(library, name, item)) for item in value)
+    if isinstance(value, float | int):
+        return f"{value:g}"
+    slot_list = library.lists.get(name)
+    if slot_list is not None and not slot_list.free_text:
+        phrase = next((v.phrases[0] for v in slot_list.values if v.out == value), None)
+        if phrase is not None:
+            return phrase
+    return value.replace("_", " ")
+
+
+class _ResponseFormatter(string.Formatter):
+    """``{name}`` says the value in words; several words join with 'and', or ``{name:or}`` with 'or'."""
+
+    def __init__(self, library: IntentLibrary):
+        self.library = library
+
+    def get_value(self, key: int | str, args: Any, kwargs: Mapping[str, Any]) -> Any:
+        return _said(self.library, str(key), kwargs[str(key)])
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, tuple):
+            last = f" {format_spec or 'and'} "
+            return value[0] if len(value) == 1 else ", ".join(value[:-1]) + last + value[-1]
+        return str(value)
+
+
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def load_intents(path: str | Path = DEFAULT_INTENTS) -> IntentLibrary:
     """Read and validate an intents file; raise :class:`IntentsError` naming the file and line."""
     path = Path(path)
@@ -401,6 +502,7 @@ class _Builder:
             prefixes=tuple(str(p) for p in fillers.get("prefix") or ()),
             suffixes=tuple(str(s) for s in fillers.get("suffix") or ()),
             fingerprint=fingerprint,
+            responses=self.parse_responses(self.section("responses"), "'responses'"),
         )
 
     def section(self, key: str) -> dict[str, Any]:
@@ -429,6 +531,7 @@ class _Builder:
             action=str(spec["action"]) if spec.get("action") else None,
             defaults={str(k): v for k, v in defaults.items()},
             templates=templates,
+            responses=self.parse_responses(spec.get("responses") or {}, f"intent '{name}'", name),
         )
         slots = self.filled_slots(templates)
         for slot in intent.defaults:
@@ -470,6 +573,27 @@ class _Builder:
                 )
             conditions.append((name.strip(), value.strip() or None))
         return Required(str(slot), question.strip(), tuple(conditions))
+
+    def parse_responses(self, section: Any, what: str, at: Any = None) -> dict[str, Response]:
+        """``key: "sentence with {placeholders}"`` pairs; a bad placeholder fails at its line."""
+        if not isinstance(section, dict):
+            raise self.fail(
+                line_of(at, line_of(section)), f"responses of {what} must be a mapping of outcome: sentence"
+            )
+        return {str(key): self.parse_response(str(key), text) for key, text in section.items()}
+
+    def parse_response(self, key: str, text: Any) -> Response:
+        line = line_of(text, line_of(key))
+        if not isinstance(text, str) or not text.strip():
+            raise self.fail(line, f"response '{key}' must be a sentence")
+        try:
+            fields = tuple(name for _, name, _, _ in string.Formatter().parse(text) if name is not None)
+        except ValueError as error:
+            raise self.fail(line, f"cannot read response '{key}' ('{text}'): {error}") from None
+        for name in fields:
+            if not name.isidentifier():
+                raise self.fail(line, f"response '{key}' has a placeholder '{{{name}}}': write a slot's name")
+        return Response(key=key, text=str(text), line=line, fields=fields)
 
     def parse_template(self, text: Any, what: str = "out_of_scope") -> Template:
         line = line_of(text)

@@ -14,7 +14,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from assistant.audio import AudioError, MicrophoneSource
 from assistant.dialogue import (
     Dialogue,
     Question,
@@ -27,13 +29,25 @@ from assistant.dialogue import (
     stand_in_readings,
 )
 from assistant.events import STATUS, Command, Decision, Event, Evidence, Expectation, Transcript, Utterance
-from assistant.intents import DEFAULT_INTENTS, IntentLibrary, load_intents, sayings
+from assistant.intents import DEFAULT_INTENTS, IntentLibrary, check_responses, load_intents, respond, sayings
 from assistant.nlu import DEFAULT_MODEL_DIR, Understander, load_classifier
 from assistant.phonebook import DEFAULT_PHONEBOOK, load_phonebook, with_phonebook
 from assistant.policy import Policy, PolicyOptions, refuse
-from assistant.vehicle import Outcome, Vehicle, VehicleState, likely_actions
+from assistant.vehicle import OUTCOMES, Outcome, Vehicle, VehicleState, likely_actions
+
+if TYPE_CHECKING:
+    from assistant.voice import Voice
 
 MODELS_DIR = DEFAULT_MODEL_DIR.parent
+CONVERSATION_OUTCOMES: dict[str, tuple[str, ...]] = {
+    "asked": ("question",),
+    "refused": ("reason",),
+    "cancelled": (),
+}
+"""What the conversation itself reports, beside the car's :data:`~assistant.vehicle.OUTCOMES`: the car's
+question, a refusal and its reason, and "no" to a question."""
+RESPONDED = {**OUTCOMES, **CONVERSATION_OUTCOMES}
+"""Every outcome the intents YAML's ``responses:`` may word."""
 
 
 def vocabulary_prompt(library: IntentLibrary, names: Sequence[str] = ()) -> str:
@@ -70,6 +84,8 @@ class AssistantConfig:
     bias_asr: bool = True
     grammar: bool = True
     """Recognition guided by the intents grammar (see :mod:`assistant.grammar`)."""
+    voice: bool = False
+    """Speak each reply (:func:`load_voice`; the CLI's ``listen`` and dashboard do unless ``--no-voice``)."""
 
 
 @dataclass(frozen=True)
@@ -105,10 +121,13 @@ class Assistant:
         self.vehicle = vehicle or Vehicle()
         self.transcriber = transcriber
         self.policy = policy or Policy(library)
+        check_responses(library, RESPONDED)
         self.dialogue = Dialogue()
         self.clock = clock
         self._before_last: VehicleState | None = None
         """The car before the last command carried out (what a correction goes back to)."""
+        self.voice: Voice | None = None
+        """Speaks each event's outcome when set; the microphone is deaf to it meanwhile."""
         self._turns = threading.Lock()
 
     @classmethod
@@ -197,13 +216,18 @@ class Assistant:
             "action": (done - action_started) * 1000,
             "total": endpoint_ms + (done - started) * 1000,
         }
+        said = [self.words_for(outcome, turn.decision.command) for turn, outcome in zip(turns, outcomes, strict=True)]
         if len(turns) == 1:
-            return _event(turns[0], transcript.text, source, outcomes[0], timings)
-        parts = tuple(
-            _event(turn, turn.text, source, outcome, {"nlu": turn.evidence.prediction.nlu_ms if turn.evidence else 0})
-            for turn, outcome in zip(turns, outcomes, strict=True)
-        )
-        return _compound_event(transcript.text, source, parts, timings)
+            event = _event(turns[0], transcript.text, source, outcomes[0], said[0], timings)
+        else:
+            parts = tuple(
+                _event(turn, turn.text, source, outcome, words, {"nlu": turn.evidence.prediction.nlu_ms if turn.evidence else 0})
+                for turn, outcome, words in zip(turns, outcomes, said, strict=True)
+            )
+            event = _compound_event(transcript.text, source, parts, timings)
+        if self.voice is not None:
+            self.voice.say(event.outcome)
+        return event
 
     def _take_turns(self, transcript: Transcript, spoken: bool) -> list[Turn]:
         """The commands an utterance comes to, in order: an answer to the car's question, several
@@ -328,20 +352,31 @@ class Assistant:
         decision, command, now = turn.decision, turn.decision.command, self.clock()
         if decision.verdict == "ask":
             self.dialogue = self.dialogue.asked(command, decision.question, now, decision.slot)
-            return Outcome(False, decision.question)
+            return Outcome(False, "asked", {"question": decision.question})
         if decision.verdict == "refuse":
-            return Outcome(
-                False,
-                CANCELLED if turn.evidence is None else f"Sorry, I didn't act on that: {decision.reason}.",
-            )
+            if turn.evidence is None:
+                return Outcome(False, "cancelled")
+            return Outcome(False, "refused", {"reason": decision.reason})
         if turn.undo and self._before_last is not None:
             self.vehicle.restore(self._before_last)
         self._before_last = self.vehicle.state
         self.dialogue = self.dialogue.acted(command, now)
         return self.vehicle.execute(command.action, command.intent, command.slots, now=now)
 
+    def words_for(self, outcome: Outcome, command: Command | None = None) -> str:
+        """The outcome in the intents YAML's words, with the command's slots and the car's values put in."""
+        slots = command.slots if command else {}
+        return respond(self.library, outcome.key, {**slots, **outcome.values}, command.intent if command else None)
+
+    def _car_audible(self, at: float) -> bool:
+        """Whether the microphone may hear the car's own voice at ``at`` (the voice may come later)."""
+        return self.voice is not None and self.voice.audible(at)
+
     def listen(self, source, stop: threading.Event | None = None) -> Iterator[Event]:
-        """One event per utterance from ``source`` until it ends or ``stop`` is set."""
+        """One event per utterance from ``source`` until it ends or ``stop`` is set; what the car says
+        meanwhile is no utterance."""
+        if isinstance(source, MicrophoneSource):  # a replayed file never hears the car
+            source.mute_while(self._car_audible)
         for utterance, received_at in _read_in_background(source, stop or threading.Event()):
             yield self.handle_utterance(utterance, received_at)
 
@@ -353,11 +388,8 @@ EXPECTED_PER_COMMAND = 8
 EXPECTED_NAMES = 16
 """Known names (the phone book's first) the recognizer scores against an answer to a slot question."""
 
-CANCELLED = "Okay, I won't."
-"""What the car says when the driver says no to its question."""
 
-
-def _event(turn: Turn, text: str, source: str, outcome: Outcome, timings: dict) -> Event:
+def _event(turn: Turn, text: str, source: str, outcome: Outcome, said: str, timings: dict) -> Event:
     decision, evidence = turn.decision, turn.evidence
     return Event(
         transcript=text,
@@ -365,7 +397,7 @@ def _event(turn: Turn, text: str, source: str, outcome: Outcome, timings: dict) 
         intent=decision.command.intent,
         confidence=evidence.prediction.confidence if evidence else 1.0,  # an answer: the driver's own word
         slots=decision.command.slots,
-        outcome=outcome.message,
+        outcome=said,
         carried_out=outcome.done,
         ranking=evidence.prediction.ranking if evidence else (),
         reason=decision.reason,
@@ -405,6 +437,16 @@ def _new_command(turn: Turn, question: Question) -> bool:
 def _said_as(command: Command) -> str:
     """'windows (window=driver, state=open)': a command as the reasons name it."""
     return f"{command.intent} ({', '.join(f'{slot}={value}' for slot, value in command.slots.items())})"
+
+
+def load_voice() -> Voice:
+    """The car's voice, warmed up, on the default output; raises AudioError when there is none."""
+    from assistant.voice import Voice
+
+    try:
+        return Voice()
+    except AudioError as error:
+        raise AudioError(f"{error} Use --no-voice to only show the replies.") from None
 
 
 def load_transcriber(config: AssistantConfig, library: IntentLibrary, names: Sequence[str] = ()):

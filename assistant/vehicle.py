@@ -1,9 +1,10 @@
 """The simulated car: its state, the actions the assistant can ask for, and the rules.
 
 Pure and synchronous. :func:`apply` maps a state and an action name to a new state and an
-:class:`Outcome`, one sentence for the driver; :class:`Vehicle` is a thin mutable wrapper
-for the pipeline and the dashboard. The intents YAML names the action each intent runs, so
-nothing here knows intent names.
+:class:`Outcome`: what happened, as a key and the values that go with it (:data:`OUTCOMES`);
+the intents YAML's ``responses:`` word it for the driver. :class:`Vehicle` is a thin mutable
+wrapper for the pipeline and the dashboard. The intents YAML names the action each intent runs,
+so nothing here knows intent names or wording.
 """
 
 from __future__ import annotations
@@ -29,6 +30,77 @@ PLAYLISTS: dict[str, tuple[str, ...]] = {
 
 SlotValue = str | int | float
 Slots = Mapping[str, SlotValue]
+Reported = str | int | float | tuple[str, ...] | Mapping[str, SlotValue]
+"""A value the car reports with an outcome: a word ('high_beams'), a number, several words, or slots."""
+
+OUTCOMES: dict[str, tuple[str, ...]] = {
+    # any action
+    "no_action": ("intent",),
+    "no_action_with_slots": ("intent", "slots"),
+    "bad_choice": ("value", "slot", "options"),
+    "not_a_number": ("value", "slot"),
+    # set_light
+    "light_switched": ("light", "state"),
+    "light_on_with_headlights": ("light",),
+    "headlights_off_with": ("lights",),
+    # adjust_climate
+    "temperature_set": ("target",),
+    "temperature_set_fahrenheit": ("target", "fahrenheit"),
+    "temperature_at_limit": ("target", "limit"),
+    "temperature_at_limit_fahrenheit": ("target", "limit", "fahrenheit"),
+    "temperature_out_of_range": ("value", "low", "high"),
+    "temperature_already_at_limit": ("target", "limit"),
+    "fan_speed": ("level",),
+    "fan_off": (),
+    "fan_already_full": (),
+    "fan_already_off": (),
+    "ac_switched": ("state",),
+    "defrost_switched": ("state",),
+    "which_climate_setting": (),
+    # navigate
+    "route_started": ("destination",),
+    "route_cancelled": ("destination",),
+    "no_route": (),
+    "where_to": (),
+    # control_media
+    "what_media": (),
+    "playing": ("track",),
+    "playing_query": ("query", "track"),
+    "paused": ("track",),
+    "stopped": ("track",),
+    "nothing_playing": (),
+    "source_not_playing": ("source",),
+    "muted": (),
+    "already_muted": (),
+    "unmuted": ("volume",),
+    "not_muted": (),
+    "volume": ("volume",),
+    "volume_at_limit": ("volume", "limit"),
+    # control_phone
+    "calling": ("contact",),
+    "call_answered": ("contact",),
+    "call_declined": ("contact",),
+    "call_ended": ("contact",),
+    "no_one_calling": (),
+    "no_call": (),
+    "who_to_call": (),
+    "caller_waiting": ("contact",),
+    "already_in_call": ("contact",),
+    # move_window
+    "window_opened": ("window",),
+    "window_opened_to": ("window", "percent"),
+    "window_closed": ("window",),
+    "windows_partly_closed": ("window",),
+    "bad_amount": ("low", "high"),
+    "sunroof_stays_closed": ("speed",),
+    "sunroof_stays_open": ("percent", "speed"),
+    # the dashboard's controls
+    "incoming_call": ("contact",),
+    "line_busy": ("contact",),
+    "speed_set": ("speed",),
+    "not_a_speed": (),
+}
+"""Every outcome the car reports, with the names of the values that come with it."""
 
 
 @dataclass(frozen=True)
@@ -104,30 +176,31 @@ class VehicleState:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the car did: ``done`` is False when it changed nothing; ``message`` is for the driver."""
+    """What the car did: ``done`` is False when it changed nothing; ``key`` (one of :data:`OUTCOMES`)
+    says what happened and ``values`` what came of it, for the intents YAML to put in words."""
 
     done: bool
-    message: str
+    key: str
+    values: Mapping[str, Reported] = field(default_factory=dict)
 
 
 Result = tuple[VehicleState, Outcome]
 
 
 class _SlotError(ValueError):
-    """A slot value the car cannot use; its message is said to the driver."""
+    """A slot value the car cannot use; :attr:`outcome` tells the driver why."""
+
+    def __init__(self, key: str, **values: Reported):
+        super().__init__(key)
+        self.outcome = Outcome(False, key, values)
 
 
-def _done(state: VehicleState, message: str) -> Result:
-    return state, Outcome(True, message)
+def _done(state: VehicleState, key: str, /, **values: Reported) -> Result:
+    return state, Outcome(True, key, values)
 
 
-def _refuse(state: VehicleState, message: str) -> Result:
-    return state, Outcome(False, message)
-
-
-def _either(options: tuple[str, ...]) -> str:
-    words = [option.replace("_", " ") for option in options]
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+def _refuse(state: VehicleState, key: str, /, **values: Reported) -> Result:
+    return state, Outcome(False, key, values)
 
 
 def _text(slots: Slots, name: str) -> str | None:
@@ -143,7 +216,7 @@ def _choice(slots: Slots, name: str, options: tuple[str, ...]) -> str | None:
         return None
     key = text.lower().replace(" ", "_").replace("-", "_")
     if key not in options:
-        raise _SlotError(f"I can't use '{text}' as the {name}; try {_either(options)}.")
+        raise _SlotError("bad_choice", value=text, slot=name, options=options)
     return key
 
 
@@ -157,42 +230,30 @@ def _number(slots: Slots, name: str) -> float | None:
     except (TypeError, ValueError):
         number = math.nan
     if not math.isfinite(number):
-        raise _SlotError(f"'{value}' is not a number I can use for the {name}.")
+        raise _SlotError("not_a_number", value=str(value), slot=name)
     return number
 
 
-LIGHT_NAMES = {
-    "headlights": "Headlights",
-    "high_beams": "High beams",
-    "fog_lights": "Fog lights",
-    "hazards": "Hazard lights",
-    "interior": "Interior light",
-}
+LIGHTS = ("headlights", "high_beams", "fog_lights", "hazards", "interior")
 NEEDS_HEADLIGHTS = ("high_beams", "fog_lights")
 """As in most cars, high beams and front fog lights only work with the headlights on."""
 
 
 def _set_light(state: VehicleState, slots: Slots, now: float | None) -> Result:
     """Switch one light; high beams and fog lights pull the headlights along."""
-    light = _choice(slots, "light", tuple(LIGHT_NAMES)) or "headlights"
+    light = _choice(slots, "light", LIGHTS) or "headlights"
     on = (_choice(slots, "state", ("on", "off")) or "on") == "on"
     lights = state.lights
-    changes = {light: on}
-    extra = ""
     if on and light in NEEDS_HEADLIGHTS and not lights.headlights:
-        changes["headlights"] = True
-        extra = ", headlights on too"
+        new = replace(lights, headlights=True, **{light: True})
+        return _done(replace(state, lights=new), "light_on_with_headlights", light=light)
     if not on and light == "headlights":
-        dependents = [name for name in NEEDS_HEADLIGHTS if getattr(lights, name)]
-        changes.update(dict.fromkeys(dependents, False))
+        dependents = tuple(name for name in NEEDS_HEADLIGHTS if getattr(lights, name))
         if dependents:
-            extra = f", {' and '.join(LIGHT_NAMES[name].lower() for name in dependents)} off too"
-    message = f"{LIGHT_NAMES[light]} {'on' if on else 'off'}{extra}."
-    return _done(replace(state, lights=replace(lights, **changes)), message)
-
-
-def _celsius(value: float) -> str:
-    return f"{value:g} °C"
+            new = replace(lights, headlights=False, **dict.fromkeys(dependents, False))
+            return _done(replace(state, lights=new), "headlights_off_with", lights=dependents)
+    new = replace(lights, **{light: on})
+    return _done(replace(state, lights=new), "light_switched", light=light, state="on" if on else "off")
 
 
 def _with_climate(state: VehicleState, **changes: float | int | bool) -> VehicleState:
@@ -205,20 +266,17 @@ def _set_temperature(state: VehicleState, value: float) -> Result:
     A number below zero is no setting a driver means (in either scale): it is refused, not clamped.
     """
     if value < 0:
-        return _refuse(
-            state,
-            f"{value:g} degrees is out of range; the cabin goes from {MIN_TEMP_C:g} to {MAX_TEMP_C:g} °C.",
-        )
+        return _refuse(state, "temperature_out_of_range", value=value, low=MIN_TEMP_C, high=MAX_TEMP_C)
     fahrenheit = value >= FAHRENHEIT_FROM
     wanted = round(((value - 32) * 5 / 9 if fahrenheit else value) * 2) / 2
     target = min(max(wanted, MIN_TEMP_C), MAX_TEMP_C)
     new = _with_climate(state, target_c=target)
+    said_in_f = {"fahrenheit": value} if fahrenheit else {}
+    suffix = "_fahrenheit" if fahrenheit else ""
     if target != wanted:
         limit = "warmest" if target == MAX_TEMP_C else "coolest"
-        asked = f" instead of {value:g} °F" if fahrenheit else ""
-        return _done(new, f"{_celsius(target)} is the {limit} setting; set to {_celsius(target)}{asked}.")
-    said = f" ({value:g} °F)" if fahrenheit else ""
-    return _done(new, f"Cabin set to {_celsius(target)}{said}.")
+        return _done(new, f"temperature_at_limit{suffix}", target=target, limit=limit, **said_in_f)
+    return _done(new, f"temperature_set{suffix}", target=target, **said_in_f)
 
 
 def _step_temperature(state: VehicleState, step: float) -> Result:
@@ -226,8 +284,8 @@ def _step_temperature(state: VehicleState, step: float) -> Result:
     target = min(max(current + step, MIN_TEMP_C), MAX_TEMP_C)
     if target == current:
         limit = "warmest" if step > 0 else "coolest"
-        return _refuse(state, f"The cabin is already at the {limit} setting, {_celsius(current)}.")
-    return _done(_with_climate(state, target_c=target), f"Cabin set to {_celsius(target)}.")
+        return _refuse(state, "temperature_already_at_limit", target=current, limit=limit)
+    return _done(_with_climate(state, target_c=target), "temperature_set", target=target)
 
 
 def _set_fan(state: VehicleState, change: str | None, switch: str | None) -> Result:
@@ -235,10 +293,11 @@ def _set_fan(state: VehicleState, change: str | None, switch: str | None) -> Res
     if change is not None:
         level = min(max(fan + (1 if change == "up" else -1), 0), FAN_MAX)
         if level == fan:
-            return _refuse(state, "The fan is already at full speed." if fan else "The fan is already off.")
+            return _refuse(state, "fan_already_full" if fan else "fan_already_off")
     else:
         level = 0 if switch == "off" else fan or FAN_DEFAULT
-    return _done(_with_climate(state, fan=level), f"Fan at speed {level}." if level else "Fan off.")
+    new = _with_climate(state, fan=level)
+    return _done(new, "fan_speed", level=level) if level else _done(new, "fan_off")
 
 
 def _adjust_climate(state: VehicleState, slots: Slots, now: float | None) -> Result:
@@ -253,13 +312,14 @@ def _adjust_climate(state: VehicleState, slots: Slots, now: float | None) -> Res
         return _set_fan(state, change, switch)
     if feature in ("ac", "defrost"):
         on = switch != "off"
-        label = "Air conditioning" if feature == "ac" else "Defrost"
-        return _done(_with_climate(state, **{feature: on}), f"{label} {'on' if on else 'off'}.")
+        return _done(
+            _with_climate(state, **{feature: on}), f"{feature}_switched", state="on" if on else "off"
+        )
     if feature == "heat" and change is None:
         return _step_temperature(state, -HEAT_STEP_C if switch == "off" else HEAT_STEP_C)
     if change is not None:
         return _step_temperature(state, 1.0 if change == "up" else -1.0)
-    return _refuse(state, "Which climate setting? Try 'set 21 degrees'.")
+    return _refuse(state, "which_climate_setting")
 
 
 def _navigate(state: VehicleState, slots: Slots, now: float | None) -> Result:
@@ -268,11 +328,15 @@ def _navigate(state: VehicleState, slots: Slots, now: float | None) -> Result:
     route = state.navigation
     if cancel:
         if not route.active:
-            return _refuse(state, "There is no active route.")
-        return _done(replace(state, navigation=Navigation()), f"Route to {route.destination} cancelled.")
+            return _refuse(state, "no_route")
+        return _done(
+            replace(state, navigation=Navigation()), "route_cancelled", destination=route.destination or ""
+        )
     if destination is None:
-        return _refuse(state, "Where to? Try 'navigate to the airport'.")
-    return _done(replace(state, navigation=Navigation(destination, True)), f"Route to {destination} started.")
+        return _refuse(state, "where_to")
+    return _done(
+        replace(state, navigation=Navigation(destination, True)), "route_started", destination=destination
+    )
 
 
 MEDIA_ACTIONS = ("play", "pause", "stop", "next", "previous", "volume_up", "volume_down", "mute", "unmute")
@@ -286,7 +350,7 @@ def _control_media(state: VehicleState, slots: Slots, now: float | None) -> Resu
     query = (_text(slots, "query") or "").lower() or None
     action = _choice(slots, "action", MEDIA_ACTIONS) or ("play" if source or query else None)
     if action is None:
-        return _refuse(state, "What should the media do? Try 'play music' or 'next track'.")
+        return _refuse(state, "what_media")
     if action in ("mute", "unmute", "volume_up", "volume_down"):
         return _sound(state, action)
     media = state.media
@@ -294,19 +358,20 @@ def _control_media(state: VehicleState, slots: Slots, now: float | None) -> Resu
         source = "music"
     if source is not None and source != media.source:
         if action in ("pause", "stop"):  # 'stop the radio' while music plays: nothing of it to stop
-            return _refuse(state, f"The {source} isn't playing.")
+            return _refuse(state, "source_not_playing", source=source)
         media = replace(media, source=source, index=0, query=None)
     if query is not None and media.source == "music" and query != media.query:
         media = replace(media, query=query, index=0)
     if action in ("pause", "stop"):
         if not media.playing:
-            return _refuse(state, "Nothing is playing.")
-        verb = "Paused" if action == "pause" else "Stopped"
-        return _done(replace(state, media=replace(media, playing=False)), f"{verb} {media.track}.")
+            return _refuse(state, "nothing_playing")
+        key = "paused" if action == "pause" else "stopped"
+        return _done(replace(state, media=replace(media, playing=False)), key, track=media.track)
     skip = {"play": 0, "next": 1, "previous": -1}[action]
     media = replace(media, playing=True, index=(media.index + skip) % len(PLAYLISTS[media.source]))
-    what = f"{media.query}: {media.track}" if media.query else media.track
-    return _done(replace(state, media=media), f"Playing {what}.")
+    if media.query:
+        return _done(replace(state, media=media), "playing_query", query=media.query, track=media.track)
+    return _done(replace(state, media=media), "playing", track=media.track)
 
 
 def _sound(state: VehicleState, action: str) -> Result:
@@ -314,20 +379,18 @@ def _sound(state: VehicleState, action: str) -> Result:
     media = state.media
     if action == "mute":
         if media.muted:
-            return _refuse(state, "The sound is already muted.")
-        return _done(replace(state, media=replace(media, muted=True)), "Sound muted.")
+            return _refuse(state, "already_muted")
+        return _done(replace(state, media=replace(media, muted=True)), "muted")
     if action == "unmute":
         if not media.muted:
-            return _refuse(state, "The sound isn't muted.")
-        return _done(
-            replace(state, media=replace(media, muted=False)), f"Sound back on, volume {media.volume}."
-        )
+            return _refuse(state, "not_muted")
+        return _done(replace(state, media=replace(media, muted=False)), "unmuted", volume=media.volume)
     step = VOLUME_STEP if action == "volume_up" else -VOLUME_STEP
     volume = min(max(media.volume + step, 0), 100)
     if volume == media.volume and not media.muted:
         limit = "maximum" if step > 0 else "minimum"
-        return _refuse(state, f"The volume is already at its {limit}, {volume}.")
-    return _done(replace(state, media=replace(media, volume=volume, muted=False)), f"Volume {volume}.")
+        return _refuse(state, "volume_at_limit", volume=volume, limit=limit)
+    return _done(replace(state, media=replace(media, volume=volume, muted=False)), "volume", volume=volume)
 
 
 def _control_phone(state: VehicleState, slots: Slots, now: float | None) -> Result:
@@ -335,23 +398,24 @@ def _control_phone(state: VehicleState, slots: Slots, now: float | None) -> Resu
     contact = _text(slots, "contact")
     action = _choice(slots, "action", ("call", "answer", "hang_up"))
     phone = state.phone
+    caller = phone.contact or ""
     if action == "answer":
         if phone.status != "ringing":
-            return _refuse(state, "No one is calling.")
+            return _refuse(state, "no_one_calling")
         answered = replace(phone, status="in_call", call_started_at=now)
-        return _done(replace(state, phone=answered), f"Call with {phone.contact} started.")
+        return _done(replace(state, phone=answered), "call_answered", contact=caller)
     if action == "hang_up":
         if phone.status == "idle":
-            return _refuse(state, "There is no call to hang up.")
-        verb = "Declined the call from" if phone.status == "ringing" else "Ended the call with"
-        return _done(replace(state, phone=Phone()), f"{verb} {phone.contact}.")
+            return _refuse(state, "no_call")
+        key = "call_declined" if phone.status == "ringing" else "call_ended"
+        return _done(replace(state, phone=Phone()), key, contact=caller)
     if contact is None:
-        return _refuse(state, "Who should I call?")
+        return _refuse(state, "who_to_call")
     if phone.status == "ringing":
-        return _refuse(state, f"{phone.contact} is calling; answer or decline first.")
+        return _refuse(state, "caller_waiting", contact=caller)
     if phone.status == "in_call":
-        return _refuse(state, f"You are already on a call with {phone.contact}; hang up first.")
-    return _done(replace(state, phone=Phone("in_call", contact, now)), f"Calling {contact}.")
+        return _refuse(state, "already_in_call", contact=caller)
+    return _done(replace(state, phone=Phone("in_call", contact, now)), "calling", contact=contact)
 
 
 SIDE_WINDOWS = ("driver", "passenger", "rear_left", "rear_right")
@@ -369,13 +433,12 @@ def _move_window(state: VehicleState, slots: Slots, now: float | None) -> Result
     opening = (_choice(slots, "state", ("open", "closed")) or "open") == "open"
     amount = _number(slots, "amount")
     if amount is not None and not 1 <= amount <= 100:
-        raise _SlotError("Windows open from 1 to 100 percent.")
+        raise _SlotError("bad_amount", low=1, high=100)
     if window == "all":
         names = SIDE_WINDOWS if opening else (*SIDE_WINDOWS, "sunroof")
-        label = "All side windows" if opening else "All windows and the sunroof"
+        window = "all_side_windows" if opening else "all_windows_and_the_sunroof"
     else:
         names = (window,)
-        label = "Sunroof" if window == "sunroof" else f"{window.replace('_', ' ').capitalize()} window"
     before = {name: getattr(state.windows, name) for name in names}
     if opening:
         after = dict.fromkeys(names, round(amount) if amount is not None else 100)
@@ -386,18 +449,19 @@ def _move_window(state: VehicleState, slots: Slots, now: float | None) -> Result
         and after["sunroof"] > before["sunroof"]
         and state.speed_kmh > SUNROOF_MAX_SPEED_KMH
     ):
-        where = f"{before['sunroof']}% open" if before["sunroof"] else "closed"
-        return _refuse(state, f"Sunroof stays {where} above {SUNROOF_MAX_SPEED_KMH} km/h.")
-    windows = replace(state.windows, **after)
-    return _done(replace(state, windows=windows), f"{label} {_how_open(set(after.values()))}.")
-
-
-def _how_open(percents: set[int]) -> str:
-    """'open', 'closed' or 'open to 30%' when all agree; else 'partly closed'."""
+        if before["sunroof"]:
+            return _refuse(
+                state, "sunroof_stays_open", percent=before["sunroof"], speed=SUNROOF_MAX_SPEED_KMH
+            )
+        return _refuse(state, "sunroof_stays_closed", speed=SUNROOF_MAX_SPEED_KMH)
+    new = replace(state, windows=replace(state.windows, **after))
+    percents = set(after.values())
     if len(percents) > 1:
-        return "partly closed"
+        return _done(new, "windows_partly_closed", window=window)
     (percent,) = percents
-    return {0: "closed", 100: "open"}.get(percent, f"open to {percent}%")
+    if percent in (0, 100):
+        return _done(new, "window_closed" if percent == 0 else "window_opened", window=window)
+    return _done(new, "window_opened_to", window=window, percent=percent)
 
 
 Handler = Callable[[VehicleState, Slots, float | None], Result]
@@ -421,23 +485,18 @@ def apply(
     """
     handler = ACTIONS.get(action or "")
     if handler is None:
-        missing = f"the car has no action for '{action or intent}' yet"
-        return _refuse(state, f"{_understood(intent, slots)}; {missing}.")
+        if slots:
+            return _refuse(state, "no_action_with_slots", intent=intent, slots=dict(slots))
+        return _refuse(state, "no_action", intent=intent)
     try:
         return handler(state, slots, now)
     except _SlotError as error:
-        return _refuse(state, str(error))
+        return state, error.outcome
 
 
 def likely_actions(state: VehicleState) -> tuple[str, ...]:
     """The actions the car's state invites now: the phone's while it rings ("answer", "decline")."""
     return ("control_phone",) if state.phone.status == "ringing" else ()
-
-
-def _understood(intent: str, slots: Slots) -> str:
-    """'Understood orderDrink: size=large, coffeeDrink=latte': what a car without that action heard."""
-    said = ", ".join(f"{name}={value}" for name, value in slots.items())
-    return f"Understood {intent}: {said}" if said else f"Understood {intent}"
 
 
 class Vehicle:
@@ -464,18 +523,18 @@ class Vehicle:
         """Make the phone ring, unless it is already busy."""
         phone = self._state.phone
         if phone.status != "idle":
-            return Outcome(False, f"The line is busy with {phone.contact}.")
+            return Outcome(False, "line_busy", {"contact": phone.contact or ""})
         caller = contact.strip() or "Unknown caller"
         self._state = replace(self._state, phone=Phone("ringing", caller))
-        return Outcome(True, f"{caller} is calling.")
+        return Outcome(True, "incoming_call", {"contact": caller})
 
     def set_speed(self, kmh: float) -> Outcome:
         """Set the speed, clamped to 0..MAX_SPEED_KMH."""
         if not math.isfinite(kmh):
-            return Outcome(False, "The speed must be a number.")
+            return Outcome(False, "not_a_speed")
         speed = min(max(float(kmh), 0.0), MAX_SPEED_KMH)
         self._state = replace(self._state, speed_kmh=speed)
-        return Outcome(True, f"Speed {speed:g} km/h.")
+        return Outcome(True, "speed_set", {"speed": speed})
 
     def reset(self) -> None:
         """Back to the state the vehicle was created with."""

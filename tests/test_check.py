@@ -73,7 +73,7 @@ def test_no_audio_server_is_the_microphone_line_and_exit_1(tmp_path: Path) -> No
     env = {**os.environ, "PULSE_RUNTIME_PATH": str(nowhere), "PULSE_SERVER": f"unix:{nowhere}/native"}
     result = check_command(env)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert levels(result.stdout) == ["ok", "ok", "ok", "error"], result.stdout
+    assert levels(result.stdout) == ["ok", "ok", "ok", "ok", "error"], result.stdout
     assert "No microphone found" in result.stdout and "audio server" in result.stdout
     assert not TRACEBACK.search(result.stderr), result.stderr
 
@@ -131,8 +131,8 @@ def test_the_command_exits_1_on_any_error_and_prints_the_report_on_stdout(
     assert main(["check", "--model", str(model_copy), "--whisper", str(missing)]) == 1
     out, err = capsys.readouterr()
     lines = out.splitlines()
-    assert levels(out)[:3] == ["ok", "error", "error"]
-    assert f"{model_copy / MANIFEST}: unreadable" in lines[1] and str(missing) in lines[2]
+    assert levels(out)[:4] == ["ok", "ok", "error", "error"]  # the YAML, the phone book, the model, Whisper
+    assert f"{model_copy / MANIFEST}: unreadable" in lines[2] and str(missing) in lines[3]
     assert err == ""
 
 

@@ -10,7 +10,17 @@ import pytest
 
 from assistant.check import CheckOptions, check_intents, failed, render
 from assistant.cli import main
-from assistant.intents import MIN_WORDINGS, OUT_OF_SCOPE, IntentsError, find_warnings, load_intents
+from assistant.intents import (
+    MIN_WORDINGS,
+    OUT_OF_SCOPE,
+    IntentsError,
+    check_responses,
+    find_warnings,
+    load_intents,
+    respond,
+)
+from assistant.pipeline import CONVERSATION_OUTCOMES
+from assistant.vehicle import OUTCOMES, VehicleState, apply
 
 VALID = """\
 language: en
@@ -260,3 +270,104 @@ def test_train_says_the_warnings_before_training(tmp_path, capsys, monkeypatch):
     lines = said_before_training.splitlines()
     assert len(lines) == 2 and all(line.startswith(f"car-assistant: warning: {path}:") for line in lines)
     assert "out-of-scope 'turn on the brights'" in lines[0]
+
+
+# -- responses ------------------------------------------------------------------------------------
+
+RESPONSES = """\
+responses:
+  light_switched: "{light} {state}."
+  bad_choice: "I can't use '{value}' as the {slot}; try {options:or}."
+  no_action: "Understood {intent}; the car has no action for it yet."
+  no_action_with_slots: "Understood {intent}: {slots}; the car has no action for it yet."
+"""
+WIPERS = """\
+  wipers:
+    data:
+      - sentences:
+          - "wipers {state}"
+"""
+CAR = {**OUTCOMES, **CONVERSATION_OUTCOMES}
+
+
+def with_intent(text: str, intent: str) -> str:
+    return text.replace("intents:\n", "intents:\n" + intent, 1)
+
+
+def test_responses_word_the_cars_outcome_with_its_values_and_the_lists_phrases(tmp_path):
+    library = load_intents(write(tmp_path, VALID + RESPONSES))
+    check_responses(library, CAR)
+    assert respond(library, "light_switched", {"light": "high_beams", "state": "on"}) == "Brights on."
+    options = {"value": "purple", "slot": "light", "options": ("headlights", "fog_lights", "hazards")}
+    assert (
+        respond(library, "bad_choice", options)
+        == "I can't use 'purple' as the light; try headlights, fog lights or hazards."
+    )
+
+
+def test_an_intents_own_response_wins_and_may_name_its_slots(tmp_path):
+    own = '    responses:\n      light_switched: "Okay, the {light} are {state} now."\n'
+    library = load_intents(
+        write(tmp_path, VALID.replace("    action: set_light\n", "    action: set_light\n" + own) + RESPONSES)
+    )
+    check_responses(library, CAR)
+    values = {"light": "high_beams", "state": "off"}
+    assert respond(library, "light_switched", values, intent="lights") == "Okay, the brights are off now."
+    assert respond(library, "light_switched", values) == "Brights off."
+
+
+def test_responses_are_read_at_run_time_only(tmp_path):
+    base = load_intents(write(tmp_path, VALID)).fingerprint
+    own = '    responses:\n      light_switched: "Done."\n'
+    worded = VALID.replace("    action: set_light\n", "    action: set_light\n" + own) + RESPONSES
+    assert load_intents(write(tmp_path, worded)).fingerprint == base
+
+
+def test_a_new_intent_in_the_yaml_only_gets_a_spoken_reply(tmp_path):
+    """No action in the car: the file's default reply, or the intent's own with its slots put in."""
+    library = load_intents(write(tmp_path, with_intent(VALID, WIPERS) + RESPONSES))
+    _, outcome = apply(VehicleState(), None, "wipers", {"state": "on"})
+    assert (
+        respond(library, outcome.key, outcome.values)
+        == "Understood wipers: state on; the car has no action for it yet."
+    )
+    own = (
+        WIPERS
+        + '    responses:\n      no_action_with_slots: "Wipers {state}, as soon as the car has them."\n'
+    )
+    library = load_intents(write(tmp_path, with_intent(VALID, own) + RESPONSES))
+    check_responses(library, CAR)
+    said = respond(library, outcome.key, {"state": "on", **outcome.values}, intent="wipers")
+    assert said == "Wipers on, as soon as the car has them."
+
+
+def test_a_response_naming_a_slot_the_intent_lacks_is_one_line_with_its_place(tmp_path):
+    own = WIPERS + '    responses:\n      no_action_with_slots: "Wipers at {speed}."\n'
+    path = write(tmp_path, with_intent(VALID, own))
+    with pytest.raises(IntentsError) as caught:
+        check_responses(load_intents(path), CAR)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:8: response 'no_action_with_slots' of intent 'wipers' names {{speed}}")
+    assert "state" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("response", "words"),
+    [
+        ('  calling: "Calling {contact."', "cannot read response 'calling'"),
+        ('  calling: "Calling {0}."', "write a slot's name"),
+        ('  dancing: "Dancing."', "answers no outcome the car reports"),
+        ('  calling: "Calling {who}."', "names {who}, which it does not have (it has: contact)"),
+    ],
+)
+def test_bad_responses_name_file_and_line(tmp_path, response, words):
+    path = write(tmp_path, VALID + "responses:\n" + response + "\n")
+    with pytest.raises(IntentsError) as caught:
+        check_responses(load_intents(path), CAR)
+    assert str(caught.value).startswith(f"{path}:16: ") and words in str(caught.value)
+
+
+def test_the_bundled_responses_word_every_outcome():
+    library = load_intents()
+    check_responses(library, CAR)
+    assert set(library.responses) == set(CAR)

@@ -45,8 +45,9 @@ def test_refused_input_never_reaches_the_car(assistant):
 def test_an_intent_the_car_has_no_action_for_gets_an_outcome_not_a_crash(assistant):
     from assistant.events import Command
 
-    outcome = assistant.vehicle.execute(Command("wipers", {}).action, "wipers", {})
-    assert not outcome.done and "wipers" in outcome.message
+    command = Command("wipers", {})
+    outcome = assistant.vehicle.execute(command.action, command.intent, command.slots)
+    assert not outcome.done and "wipers" in assistant.words_for(outcome, command)
 
 
 class FakeTranscriber:
@@ -334,3 +335,43 @@ def test_reset_gives_the_car_back_as_created_and_drops_the_question(conversation
     assert conversation.vehicle.state == type(conversation.vehicle)().state
     assert conversation.dialogue.waiting(conversation.clock()) is None
     assert conversation.handle_text("yes").status == "refused"  # the question went with the reset
+
+
+class SpeakingRecorder:
+    """Stands in for the car's voice: keeps what it is asked to say."""
+
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    def say(self, text: str) -> None:
+        self.said.append(text)
+
+
+def test_every_reply_is_spoken_as_shown(assistant):
+    voice = SpeakingRecorder()
+    assistant.voice = voice
+    try:
+        events = [assistant.handle_text(text) for text in ("turn on the fog lights", "what's the weather like")]
+    finally:
+        assistant.voice = None
+    assert voice.said == [event.outcome for event in events]
+    assert voice.said[0].startswith("Fog lights on") and voice.said[1].startswith("Sorry")
+
+
+def test_a_question_and_several_commands_in_one_utterance_are_each_spoken_once(conversation):
+    conversation.policy = Policy(conversation.library)
+    voice = SpeakingRecorder()
+    conversation.voice = voice
+    try:
+        events = [
+            conversation.handle_text(text)
+            for text in ("call", "mom", "hang up", "turn on the high beams and open the sunroof")
+        ]
+    finally:
+        conversation.voice = None
+    question, calling, _, both = events
+    assert voice.said == [event.outcome for event in events]
+    assert question.outcome == "Who should I call?" and calling.outcome == "Calling mom."
+    first, second = both.parts
+    assert both.outcome == f"{first.outcome} {second.outcome}"
+    assert first.outcome.startswith("High beams on") and "Sunroof open" in second.outcome

@@ -28,7 +28,7 @@ from textual.widgets._footer import FooterKey
 from assistant.audio import AudioError
 from assistant.dialogue import Dialogue
 from assistant.events import SAMPLE_RATE, Command, Event, Utterance
-from assistant.intents import load_intents
+from assistant.intents import load_intents, respond
 from assistant.pipeline import MODELS_DIR, Assistant, AssistantConfig
 from assistant.policy import Policy, PolicyOptions
 from assistant.tui.app import CarDashboard
@@ -512,7 +512,7 @@ class ScriptedAssistant:
             confidence=0.97,
             slots={"light": "high_beams", "state": "on"},
             status="done",
-            outcome=outcome.message,
+            outcome=respond(load_intents(), outcome.key, outcome.values),
             carried_out=outcome.done,
             ranking=(("lights", 0.97), ("windows", 0.02), ("phone", 0.01)),
             source=source,
@@ -818,3 +818,82 @@ def test_the_three_ranked_intents_have_bars_of_three_colours() -> None:
             assert len(set.union(*filled)) == 3, filled
 
     run(scenario)
+
+
+class FakeVoice:
+    """Stands in for Piper: keeps what the car says."""
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self.said: list[str] = []
+
+    def say(self, text: str) -> None:
+        self.said.append(text)
+
+    def close(self) -> None:
+        self.enabled = False
+
+
+def test_the_car_speaks_its_phone_and_f6_silences_it() -> None:
+    async def scenario() -> None:
+        voice = FakeVoice()
+        app = CarDashboard(
+            AssistantConfig(voice=True),
+            assistant_factory=lambda config: ScriptedAssistant(),
+            audio_factory=no_microphone,
+            voice_factory=lambda: voice,
+        )
+        notes: list[str] = []
+        app.notify = lambda message, **kwargs: notes.append(message)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.voice is voice, what="the voice")
+            await pilot.press("f4")
+            assert voice.said and voice.said[-1].endswith("is calling.") and voice.said[-1] in notes
+            await pilot.press("f6")
+            assert not voice.enabled and notes[-1] == "Spoken replies off."
+            await pilot.press("f6")
+            assert voice.enabled and notes[-1] == "Spoken replies on."
+
+    run(scenario)
+
+
+class Overheard(ScriptedAssistant):
+    """Keeps every utterance the dashboard's voice loop hands it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heard: list[Utterance] = []
+
+    def handle_utterance(self, utterance: Utterance, received_at: float | None = None) -> Event:
+        self.heard.append(utterance)
+        return self.handle_text("heard", utterance.source)
+
+
+@pytest.mark.audio
+def test_the_dashboards_microphone_does_not_hear_the_car_speak(virtual_mic) -> None:
+    """The car's voice goes to the default sink, whose monitor is the dashboard's microphone: the ringing
+    phone said aloud reaches the assistant as no utterance (unmuted, the same voice is one:
+    tests/test_voice.py)."""
+    from assistant.audio import MicrophoneSource
+    from assistant.voice import Voice
+
+    assistant, voice, spoken = Overheard(), Voice(), []
+    say = voice.say
+    voice.say = lambda text: spoken.append(say(text)) or spoken[-1]  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        app = CarDashboard(
+            AssistantConfig(voice=True),
+            assistant_factory=lambda config: assistant,
+            audio_factory=lambda device, wav: MicrophoneSource(virtual_mic.device).start(),
+            voice_factory=lambda: voice,
+        )
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.listening and app.voice is voice, what="the voice and the microphone")
+            await pilot.press("f4")
+            await wait_for(pilot, lambda: spoken and spoken[-1].done(), what="the car saying who calls")
+            await pilot.pause(1.5)  # the endpointer's own silence before it would cut an utterance
+            assert spoken[-1].result().first_audio_at is not None  # it was played
+
+    run(scenario)
+    assert assistant.heard == []

@@ -7,9 +7,9 @@ the audio source.
 
 One worker owns the :class:`Assistant`: ``serve`` runs the jobs of its queue one at a time, in the
 order they came, and only jobs run or change the assistant: a typed command, an answer by key, a
-spoken utterance, a model switch, Whisper once loaded. The other threads only queue jobs: ``listen``
-queues each utterance the source cuts, ``load_speech`` queues the Whisper it loaded beside the
-assistant. So no two threads are ever inside the assistant at once, and events come out in the order
+spoken utterance, a model switch, Whisper or the car's voice once loaded. The other threads only queue
+jobs: ``listen`` queues each utterance the source cuts, ``load_speech`` and ``load_voice`` queue the
+Whisper and the voice they loaded beside the assistant. So no two threads are ever inside the assistant at once, and events come out in the order
 their commands went in. Each job's result comes back to the UI thread as a message
 (:class:`~assistant.tui.messages.Heard` per command); the UI thread only reads the assistant's
 library and its dialogue, values that are replaced whole, never changed in place. The car is also changed by keys on the UI
@@ -27,6 +27,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ from textual.worker import get_current_worker
 
 from assistant.dialogue import Question
 from assistant.events import Event, Status
+from assistant.intents import IntentLibrary, load_intents, respond
 from assistant.limits import TextError, check_command
 from assistant.tui import backend
 from assistant.tui.car import LARGE, SMALL, CarDiagram
@@ -58,9 +60,11 @@ from assistant.tui.messages import (
     ModelSwitchFailed,
     SpeechFailed,
     SpeechLoaded,
+    VoiceFailed,
+    VoiceLoaded,
 )
 from assistant.tui.panels import ClimatePanel, MediaPanel, NavigationPanel, PhonePanel
-from assistant.vehicle import VehicleState
+from assistant.vehicle import Outcome, VehicleState
 
 if TYPE_CHECKING:
     from assistant.audio import Mode, VoiceSource
@@ -109,6 +113,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         ),
         Binding("ctrl+n", "answer(False)", "No", key_display="^N"),
         Binding("f5", "reset", "Reset", show=False, tooltip="reset the car"),
+        Binding("f6", "toggle_voice", "Voice", show=False, tooltip="the car's spoken replies on / off"),
         Binding("f1", "help", "Help", tooltip="this help"),
         Binding("question_mark", "help", "Help", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="quit"),
@@ -142,6 +147,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         assistant_factory: AssistantFactory | None = None,
         transcriber_factory: TranscriberFactory | None = None,
         audio_factory: AudioFactory | None = None,
+        voice_factory: Callable[[], Any] | None = None,
         models_dir: Path | None = None,
         state: VehicleState | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -153,11 +159,14 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.assistant_factory = assistant_factory or backend.load_assistant
         self.transcriber_factory = transcriber_factory or backend.load_transcriber
         self.audio_factory = audio_factory
+        self.voice_factory = voice_factory or backend.load_voice
         self.model_dir = Path(config.model)
         self.models_dir = models_dir or self.model_dir.parent
         self.clock = clock
         self.vehicle = backend.SharedVehicle(state, clock)
         self.assistant: Assistant | None = None
+        self.voice: Any = None
+        """The car's voice once loaded (the assistant speaks its replies; the dashboard its own notes)."""
         self.source: VoiceSource | None = None
         self.audio_problem = ""
         self.listening = False
@@ -312,6 +321,17 @@ class CarDashboard(App[int], inherit_bindings=False):
             return
         self._jobs.put(backend.UseTranscriber(transcriber))
 
+    @work(thread=True, group="speaker", exit_on_error=False)
+    def load_voice(self) -> None:
+        try:
+            voice = self._abandonable(self.voice_factory)
+        except backend.Abandoned:
+            return
+        except Exception as error:  # no Piper or no output device: the replies are shown only
+            self.post_message(VoiceFailed(str(error)))
+            return
+        self._jobs.put(backend.UseVoice(voice))
+
     def _abandonable(self, work: Callable[[], Any]) -> Any:
         """Run slow work for the current worker so that quitting never waits for it."""
         worker = get_current_worker()
@@ -342,6 +362,7 @@ class CarDashboard(App[int], inherit_bindings=False):
             self.load_speech(self.assistant)
         elif self.asr_status == "ready" and not self.listening:
             self.listening = True
+            self._deafen_to_voice(self.source)
             self.listen(self.source)
 
     # -- what the workers report ------------------------------------------------------------------
@@ -355,6 +376,25 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.model_name = self.model_dir.name
         self.query_one("#command", Input).placeholder = PLACEHOLDERS["ready"]
         self._start_voice()
+        if self.config.voice:
+            self.load_voice()
+
+    def on_voice_loaded(self, message: VoiceLoaded) -> None:
+        self.voice = message.voice
+
+    def _deafen_to_voice(self, source: VoiceSource) -> None:
+        """A live microphone hears nothing while the car speaks (a replayed file never hears it)."""
+        from assistant.audio import MicrophoneSource
+
+        if isinstance(source, MicrophoneSource):
+            source.mute_while(self._car_audible)
+
+    def _car_audible(self, at: float) -> bool:
+        voice = self.voice
+        return voice is not None and voice.audible(at)
+
+    def on_voice_failed(self, message: VoiceFailed) -> None:
+        self._notice("voice", f"Replies are shown only: {message.error}")
 
     def on_assistant_failed(self, message: AssistantFailed) -> None:
         self.nlu_status = "failed"
@@ -522,7 +562,30 @@ class CarDashboard(App[int], inherit_bindings=False):
         caller = CALLERS[self.clock_s % len(CALLERS)]
         outcome = self.vehicle.simulate_incoming_call(caller)
         self._sync()
-        self.notify(outcome.message, title="Phone", severity="information" if outcome.done else "warning")
+        said = self.words_for(outcome)
+        self.notify(said, title="Phone", severity="information" if outcome.done else "warning")
+        if self.voice is not None:
+            self.voice.say(said)
+
+    def words_for(self, outcome: Outcome) -> str:
+        """An outcome of the dashboard's own controls (the phone ringing) in the intents YAML's words."""
+        return respond(self.library, outcome.key, outcome.values)
+
+    @cached_property
+    def library(self) -> IntentLibrary:
+        """The intents YAML, for wording the dashboard's own controls (the assistant loads its own)."""
+        return load_intents(self.config.intents)
+
+    def action_toggle_voice(self) -> None:
+        """F6: the car's spoken replies on or off (the screen shows them either way)."""
+        voice = self.voice
+        if voice is None:
+            self.notify(
+                "The car has no voice (--no-voice, or it could not load).", title="Voice", severity="warning"
+            )
+            return
+        voice.enabled = not voice.enabled
+        self.notify(f"Spoken replies {'on' if voice.enabled else 'off'}.", title="Voice")
 
     def action_speed(self, direction: int) -> None:
         self.vehicle.change_speed(direction * SPEED_STEP_KMH)
@@ -555,11 +618,14 @@ class CarDashboard(App[int], inherit_bindings=False):
     # -- shutdown ---------------------------------------------------------------------------------
 
     def on_unmount(self) -> None:
-        """Let the threads end: the voice loop sees the stop event, the job loop its sentinel."""
+        """Let the threads end: the voice loop sees the stop event, the job loop its sentinel, and the
+        car stops speaking."""
         self._stop.set()
         self._jobs.put(None)
         if self.source is not None:
             self.source.close()
+        if self.voice is not None:
+            self.voice.close()
 
 
 def run_dashboard(config: AssistantConfig, device: str | None = None, wav: list[Path] | None = None) -> int:

@@ -24,6 +24,7 @@ from assistant.tui.messages import (
     ModelSwitchFailed,
     SpeechFailed,
     SpeechLoaded,
+    VoiceLoaded,
 )
 from assistant.vehicle import Outcome, Slots, Vehicle, VehicleState
 
@@ -124,6 +125,12 @@ def load_assistant(config: AssistantConfig) -> Assistant:
     return Assistant.from_config(config, with_speech=False)
 
 
+def load_voice() -> Any:
+    from assistant.pipeline import load_voice
+
+    return load_voice()
+
+
 def load_transcriber(config: AssistantConfig, library: Any) -> Any:
     from assistant.pipeline import load_transcriber
 
@@ -196,6 +203,17 @@ class UseTranscriber:
 
 
 @dataclass(frozen=True)
+class UseVoice:
+    """The car's voice (Piper), loaded beside the assistant, speaking the replies from the next command on."""
+
+    voice: Any
+
+    def run(self, assistant: Assistant) -> Message:
+        assistant.voice = self.voice
+        return VoiceLoaded(self.voice)
+
+
+@dataclass(frozen=True)
 class VoiceEnded:
     """The voice loop ended: the source ran out, or failed (``error``); said after its last utterance."""
 
@@ -205,4 +223,4 @@ class VoiceEnded:
         return ListeningStopped(self.error)
 
 
-Job = TypedCommand | Answer | SwitchModel | Spoken | UseTranscriber | VoiceEnded
+Job = TypedCommand | Answer | SwitchModel | Spoken | UseTranscriber | UseVoice | VoiceEnded

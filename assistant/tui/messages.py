@@ -68,3 +68,15 @@ class ListeningStopped(Message):
     """The voice loop ended: the WAV files ran out (``error`` empty) or the microphone failed."""
 
     error: str = ""
+
+
+@dataclass
+class VoiceLoaded(Message):
+    """The car's voice (Piper) is ready: replies are spoken from now on."""
+
+    voice: Any
+
+
+@dataclass
+class VoiceFailed(Message):
+    error: str
