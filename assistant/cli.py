@@ -10,7 +10,7 @@ import sys
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 # Whisper (CTranslate2) and torch each keep an OpenMP pool; spinning pools on 2 cores starve each other.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -23,6 +23,9 @@ from assistant.limits import TextError, check_command
 from assistant.nlu import DEFAULT_MODEL_DIR
 from assistant.phonebook import DEFAULT_PHONEBOOK, PhoneBookError
 from assistant.policy import PolicyOptions
+
+if TYPE_CHECKING:
+    from assistant.voice import Voice
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -285,7 +288,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     ``--no-reconnect`` a lost microphone is one), 2 when it cannot start.
     """
     from assistant.audio import AudioError, MicrophoneSource, WavFileSource, resolve_device
-    from assistant.pipeline import Assistant, load_voice
+    from assistant.pipeline import Assistant
 
     if not args.wav:
         resolve_device(args.device)  # no microphone: say so before spending seconds loading models
@@ -298,7 +301,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     voice = None
     try:
         assistant = Assistant.from_config(_assistant_config(args))
-        assistant.voice = voice = load_voice() if args.voice else None
+        assistant.voice = voice = _voice_if_any() if args.voice else None
         if isinstance(source, MicrophoneSource):
             source.start()
             _tell(f"listening on {source.name} (Ctrl-C to stop)")
@@ -319,6 +322,18 @@ def cmd_listen(args: argparse.Namespace) -> int:
         if voice is not None:
             voice.close()
     return 0
+
+
+def _voice_if_any() -> Voice | None:
+    """The car's voice, or None with one line saying why the replies are not spoken."""
+    from assistant.audio import AudioError
+    from assistant.pipeline import load_voice
+
+    try:
+        return load_voice()
+    except AudioError as error:
+        _tell(f"replies are not spoken: {error}")
+        return None
 
 
 def _tell(line: str) -> None:

@@ -2,8 +2,9 @@
 
 hassil parses the template syntax (alternatives, optionals, ``{slot}`` lists, ``<rules>``);
 this module adds what hassil leaves out: line numbers, the checks a person editing the file
-needs, the vehicle action per intent, free-text sample values and a fingerprint that ties a
-trained model to the YAML it was trained on.
+needs, the vehicle action per intent, free-text sample values, a fingerprint that ties a
+trained model to the YAML it was trained on, and the ``responses:`` that word what the car
+reports (:func:`respond`, checked by :func:`check_responses`).
 """
 
 from __future__ import annotations

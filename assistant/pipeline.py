@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.audio import AudioError, MicrophoneSource
+from assistant.audio import MicrophoneSource
 from assistant.dialogue import (
     Dialogue,
     Question,
@@ -443,10 +443,7 @@ def load_voice() -> Voice:
     """The car's voice, warmed up, on the default output; raises AudioError when there is none."""
     from assistant.voice import Voice
 
-    try:
-        return Voice()
-    except AudioError as error:
-        raise AudioError(f"{error} Use --no-voice to only show the replies.") from None
+    return Voice()
 
 
 def load_transcriber(config: AssistantConfig, library: IntentLibrary, names: Sequence[str] = ()):
