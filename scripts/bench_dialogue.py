@@ -8,8 +8,8 @@ state it should leave. Every text goes through the path ``car-assistant say`` ta
 per dialogue, on a clock that moves two seconds a turn (``{wait: S}`` moves it S seconds).
 
 Prints each miss with what the car said, the share of dialogues ending in the expected state (bar
-95 % typed, 85 % spoken), per kind, and the share of two-command utterances fully carried out (split
-into two commands, both carried out, the car in the expected state; bar 95 %). Exit status 1 below a
+95 % typed, 85 % spoken), per kind, and the share of two-command utterances fully carried out (both
+commands done and carried out, the car in the expected state; bar 95 %). Exit status 1 below a
 bar. About a minute typed.
 
 ``--spoken``: each turn is spoken instead (the Piper voice en_US-joe-medium, under cabin noise at
@@ -164,13 +164,10 @@ def run(assistant: Assistant, script: Script, say: Callable = typed) -> tuple[li
 
 
 def fully_carried_out(events: list[Event], misses: dict[str, Any]) -> bool:
-    """Said as one utterance of two commands, both carried out, and the car where it should be."""
-    return (
-        not misses
-        and len(events) == 1
-        and len(events[0].parts) == 2
-        and all(part.carried_out for part in events[0].parts)
-    )
+    """Both commands carried out (as one event's parts, or as the events the endpointer cut the
+    speech into), and the car where it should be."""
+    commands = [command for event in events for command in (event.parts or (event,))]
+    return not misses and len(commands) >= 2 and all(c.status == "done" and c.carried_out for c in commands)
 
 
 def show_miss(script: Script, events: list[Event], misses: dict[str, Any]) -> None:
