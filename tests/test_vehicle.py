@@ -21,6 +21,7 @@ from assistant.vehicle import (
     VehicleState,
     Windows,
     apply,
+    likely_actions,
 )
 
 BASE = VehicleState()
@@ -507,3 +508,19 @@ def test_mute_and_unmute_keep_the_volume_and_a_volume_step_unmutes():
     louder, _ = run("control_media", {"action": "volume_up"}, state=state)
     assert not louder.media.muted and louder.media.volume > Media().volume
     assert not run("control_media", {"action": "unmute"})[1].done
+
+
+def test_a_ringing_phone_invites_the_phones_action_and_nothing_else_does():
+    car = Vehicle()
+    assert likely_actions(car.state) == ()
+    car.simulate_incoming_call("mom")
+    assert likely_actions(car.state) == ("control_phone",)
+
+
+def test_restore_goes_back_to_an_earlier_state_at_todays_speed():
+    car = Vehicle()
+    before = car.state
+    car.execute("move_window", "windows", {"window": "driver", "state": "open"})
+    car.set_speed(90)
+    car.restore(before)
+    assert car.state.windows.driver == 0 and car.state.speed_kmh == 90
