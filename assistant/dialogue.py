@@ -134,14 +134,14 @@ class Dialogue:
         if question is None:
             return settled, Reply("other")
         kind = reply_kind(text)
-        if question.slot and kind != "no":
-            if value is None:
-                return settled, Reply("other")
+        if kind == "no":
+            return settled, Reply("no", question)
+        if kind == "yes" and not question.slot:
+            return settled, Reply("yes", question, question.command)
+        if kind == "other" and question.slot and value is not None:
             filled = replace(question.command, slots={**question.command.slots, question.slot: value})
             return settled, Reply("fill", question, filled)
-        if kind == "other":
-            return settled, Reply("other")
-        return settled, Reply(kind, question, question.command if kind == "yes" else None)
+        return settled, Reply("other")  # "yes" to "Who should I call?" says no one
 
     def refer(self, text: str, said: Mapping[str, SlotValue], now: float) -> Command | None:
         """The last command as a reply that refers back to it changes it (None: the reply doesn't).

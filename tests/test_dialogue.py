@@ -104,6 +104,11 @@ def test_a_reply_that_is_no_value_is_a_new_command_and_no_drops_the_question():
     assert reply.kind == "no" and dialogue.pending is None
 
 
+def test_yes_to_a_slot_question_is_no_value():
+    _, reply = asked_who().hear("yes", now=101.0, value="yes")
+    assert reply.kind == "other" and reply.command is None
+
+
 def test_a_slot_question_lapses_too():
     _, reply = asked_who(at=100.0).hear("mom", now=100.0 + EXPIRY_S, value="mom")
     assert reply.kind == "other"
