@@ -158,7 +158,8 @@ class Event:
     status: Status
     """done: acted on; asked: the car asked before acting; refused: not acted on."""
     intent: str
-    """The understood intent when done or asked, out_of_scope when refused."""
+    """The understood intent when done or asked, out_of_scope when refused; for several commands in
+    one utterance their intents joined by " + " ("lights + windows", each in ``parts``)."""
     confidence: float
     slots: dict[str, SlotValue]
     outcome: str

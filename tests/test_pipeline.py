@@ -317,3 +317,10 @@ def test_while_the_phone_rings_answer_and_decline_are_what_is_expected(conversat
     event = conversation.handle_text("decline")
     assert event.intent == "phone" and "Declined the call from mom" in event.outcome
     assert conversation.expecting().intents == ()
+
+
+def test_talk_after_a_slot_question_is_no_answer(conversation):
+    conversation.policy = Policy(conversation.library)
+    assert conversation.handle_text("call").outcome == "Who should I call?"
+    assert conversation.handle_text("well, look").status == "refused"
+    assert conversation.vehicle.state.phone.status == "idle"
