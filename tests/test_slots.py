@@ -233,4 +233,8 @@ def test_a_reply_is_read_as_one_value_of_the_asked_slot(resolver, intent, slot, 
     ],
 )
 def test_the_values_an_intents_lists_say_anywhere_in_a_text(resolver, intent, text, values):
-    assert resolver.values_in(intent, text) == values
+    assert resolver.values_in(intent, text).values == values
+
+
+def test_the_words_no_list_read_are_left_over():
+    assert SlotResolver(load_intents()).values_in("windows", "close it halfway please").unread == ("it", "please")
