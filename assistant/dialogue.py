@@ -37,6 +37,10 @@ POLITE = ("please", "thanks", "thank you")
 """Words that may come with a yes or a no without changing it ("yes please", "no thank you")."""
 REFERRING = frozenset({"it", "them", "that", "this", "one", "ones", "too", "also", "again"})
 """Words by which a reply points back at the last command ("turn it off", "the passenger one too")."""
+GLUE = frozenset({"turn", "switch", "put", "make", "set", "the", "a", "an", "and", "now", "for", "me", "to", "of"})
+"""Words that frame a reply without saying what it changes ("turn it off": 'turn')."""
+MAX_UNEXPLAINED_WORDS = 1
+"""How many other words a reply that refers back may have."""
 STAND_INS = frozenset({"one", "ones"})
 """Words that stand for the last command's device ("the passenger one": the passenger window)."""
 MAX_REFERRING_WORDS = 8
@@ -134,21 +138,24 @@ class Dialogue:
         if question is None:
             return settled, Reply("other")
         kind = reply_kind(text)
-        if question.slot and kind != "no":
-            if value is None:
-                return settled, Reply("other")
+        if kind == "no":
+            return settled, Reply("no", question)
+        if kind == "yes" and not question.slot:
+            return settled, Reply("yes", question, question.command)
+        if kind == "other" and question.slot and value is not None:
             filled = replace(question.command, slots={**question.command.slots, question.slot: value})
             return settled, Reply("fill", question, filled)
-        if kind == "other":
-            return settled, Reply("other")
-        return settled, Reply(kind, question, question.command if kind == "yes" else None)
+        return settled, Reply("other")  # "yes" to "Who should I call?" says no one
 
-    def refer(self, text: str, said: Mapping[str, SlotValue], now: float) -> Command | None:
+    def refer(
+        self, text: str, said: Mapping[str, SlotValue], now: float, unread: tuple[str, ...] = ()
+    ) -> Command | None:
         """The last command as a reply that refers back to it changes it (None: the reply doesn't).
 
         ``said``: the values the last command's intent's lists say in ``text`` ("turn it off":
-        state off). "a bit more" repeats a relative change, "less" reverses it; otherwise the reply
-        needs a referring word ("it", "one", "too", "again") and a value that differs.
+        state off); ``unread``: the words they leave. "a bit more" repeats a relative change, "less"
+        reverses it; otherwise the reply needs a referring word ("it", "one", "too", "again"), a value
+        that differs, and hardly a word besides (talk that happens to say "it" and "on" is no reply).
         """
         last = self.recent(now)
         words = spoken_words(text)
@@ -160,7 +167,7 @@ class Dialogue:
         if _made_of(words, (*LESS, *DEGREE, *POLITE)) and not _made_of(words, (*DEGREE, *POLITE)):
             flipped = {slot: OPPOSITE[str(value)] for slot, value in relative.items()}
             return replace(last, slots={**last.slots, **flipped}) if flipped else None
-        if not REFERRING & set(words.split()):
+        if not REFERRING & set(words.split()) or len(_unexplained(unread)) > MAX_UNEXPLAINED_WORDS:
             return None
         return corrected(last, said)
 
@@ -169,6 +176,12 @@ class Dialogue:
         there is no last command or the correction changes nothing of it."""
         last = self.recent(now)
         return corrected(last, said) if last is not None else None
+
+
+def _unexplained(words: tuple[str, ...]) -> list[str]:
+    """Words of a reply that neither refer back nor frame a command ('turn', 'the', 'please')."""
+    known = {word for phrase in (*DEGREE, *MORE, *LESS, *POLITE) for word in phrase.split()}
+    return [word for word in words if word not in REFERRING | GLUE | known]
 
 
 def corrected(command: Command, said: Mapping[str, SlotValue]) -> Command | None:

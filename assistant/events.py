@@ -175,7 +175,8 @@ class Event:
     status: Status
     """What came of it; a plain ``"done"`` is taken too, a word that is no status is refused."""
     intent: str
-    """The understood intent when done or asked, out_of_scope when refused."""
+    """The understood intent when done or asked, out_of_scope when refused; for several commands in
+    one utterance their intents joined by " + " ("lights + windows", each in ``parts``)."""
     confidence: float
     slots: dict[str, SlotValue]
     outcome: str

@@ -28,7 +28,17 @@ from assistant.dialogue import (
     correction_split,
     stand_in_readings,
 )
-from assistant.events import STATUS, Command, Decision, Event, Evidence, Expectation, Transcript, Utterance
+from assistant.events import (
+    STATUS,
+    Command,
+    Decision,
+    Event,
+    Evidence,
+    Expectation,
+    SlotValue,
+    Transcript,
+    Utterance,
+)
 from assistant.intents import DEFAULT_INTENTS, IntentLibrary, check_responses, load_intents, respond, sayings
 from assistant.nlu import DEFAULT_MODEL_DIR, Understander, load_classifier
 from assistant.phonebook import DEFAULT_PHONEBOOK, load_phonebook, with_phonebook
@@ -249,15 +259,23 @@ class Assistant:
             return several
         turn = self._judged(text, heard, now)
         if question is not None and question.slot:
-            value = (
-                None
-                if _new_command(turn, question)
-                else self.understander.slots.value(question.command.intent, question.slot, answer_words(text))
-            )
+            value = None if _new_command(turn, question) else self._answer(question, text)
             self.dialogue, reply = self.dialogue.hear(text, now, value)
             if reply.kind != "other":
                 return [self._answered(reply)]
         return [self._referred(text, turn, heard, now) or turn]
+
+    def _answer(self, question: Question, text: str) -> SlotValue | None:
+        """``text`` read as the value of the slot ``question`` asks for. A value the YAML does not list
+        (a new name) is taken only when the model, too, ranks the asked intent first or second for
+        the reply: a name and a bit of talk ('well, look') read alike as free text."""
+        intent, slot, words = question.command.intent, question.slot, answer_words(text)
+        slots = self.understander.slots
+        value = slots.value(intent, slot, words)
+        if value is None or slots.phrase(intent, slot, value) is not None:
+            return value
+        ranking = self.understander.predict(words).ranking
+        return value if intent in [name for name, _ in ranking[:2]] else None
 
     def _judged(self, text: str, heard: Transcript | None, now: float) -> Turn:
         """The policy's decision on ``text`` as a command of its own, weighed by what is expected now."""
@@ -322,8 +340,8 @@ class Assistant:
             if (phrase := slots.phrase(last.intent, slot, value))
         )
         readings = [slots.values_in(last.intent, reading) for reading in stand_in_readings(text, nouns)]
-        said = max(readings, key=lambda values: sum(last.slots.get(k) != v for k, v in values.items()))
-        command = self.dialogue.refer(text, said, now)
+        said = max(readings, key=lambda read: sum(last.slots.get(k) != v for k, v in read.values.items()))
+        command = self.dialogue.refer(text, said.values, now, said.unread)
         if command is None:
             return None
         return Turn(Decision("act", command, f"you referred back to {_said_as(last)}"), turn.evidence)

@@ -122,6 +122,14 @@ class SlotReading:
     """Tagged spans no list of their slot could give a value for."""
 
 
+@dataclass(frozen=True)
+class ListReading:
+    """What an intent's lists read in a text: slot values, and the words none of them read."""
+
+    values: dict[str, SlotValue]
+    unread: tuple[str, ...]
+
+
 class SlotResolver:
     """Tagged spans → slot values through the lists each intent fills each slot from."""
 
@@ -277,9 +285,10 @@ class SlotResolver:
         ratio, sample = max(alike, default=(0.0, free))
         return sample if ratio >= SOUND_ALIKE_MIN_RATIO else free
 
-    def values_in(self, intent: str, text: str) -> dict[str, SlotValue]:
+    def values_in(self, intent: str, text: str) -> ListReading:
         """Every slot value the intent's lists (not free text) say somewhere in ``text``, longest
-        phrases first, no word read twice: 'close it again' under windows → state closed."""
+        phrases first, no word read twice ('close it again' under windows → state closed), and the
+        words no list read ('it', 'again')."""
         said = normalize(text).split()
         taken: set[int] = set()
         values: dict[str, SlotValue] = {}
@@ -292,7 +301,7 @@ class SlotResolver:
                     values[slot] = value
                     taken |= set(range(start, end))
                     break
-        return values
+        return ListReading(values, tuple(word for index, word in enumerate(said) if index not in taken))
 
     def phrase(self, intent: str, slot: str, value: SlotValue) -> str | None:
         """The YAML's first phrase that says ``value`` for ``slot`` of ``intent`` (None: no list does)."""

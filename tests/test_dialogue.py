@@ -104,6 +104,11 @@ def test_a_reply_that_is_no_value_is_a_new_command_and_no_drops_the_question():
     assert reply.kind == "no" and dialogue.pending is None
 
 
+def test_yes_to_a_slot_question_is_no_value():
+    _, reply = asked_who().hear("yes", now=101.0, value="yes")
+    assert reply.kind == "other" and reply.command is None
+
+
 def test_a_slot_question_lapses_too():
     _, reply = asked_who(at=100.0).hear("mom", now=100.0 + EXPIRY_S, value="mom")
     assert reply.kind == "other"
@@ -235,3 +240,10 @@ def test_no_cut_without_a_conjunction_or_with_too_many():
     assert compound_splits("turn on the high beams") == []
     assert compound_splits("and") == []
     assert compound_splits("a and b and c and d and e") == []
+
+
+def test_talk_that_happens_to_say_it_and_a_value_is_no_reference_back():
+    louder = after(LOUDER)
+    unread = ("come", "on", "come", "change", "all", "rev", "it")
+    assert louder.refer("come on come on change all rev it", {"action": "play"}, 101.0, unread) is None
+    assert after(WINDOW).refer("close it please", {"state": "closed"}, 101.0, ("it", "please"))

@@ -375,3 +375,10 @@ def test_a_question_and_several_commands_in_one_utterance_are_each_spoken_once(c
     first, second = both.parts
     assert both.outcome == f"{first.outcome} {second.outcome}"
     assert first.outcome.startswith("High beams on") and "Sunroof open" in second.outcome
+
+
+def test_talk_after_a_slot_question_is_no_answer(conversation):
+    conversation.policy = Policy(conversation.library)
+    assert conversation.handle_text("call").outcome == "Who should I call?"
+    assert conversation.handle_text("well, look").status == "refused"
+    assert conversation.vehicle.state.phone.status == "idle"

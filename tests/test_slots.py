@@ -244,7 +244,7 @@ def test_a_reply_is_read_as_one_value_of_the_asked_slot(resolver, intent, slot, 
     ],
 )
 def test_the_values_an_intents_lists_say_anywhere_in_a_text(resolver, intent, text, values):
-    assert resolver.values_in(intent, text) == values
+    assert resolver.values_in(intent, text).values == values
 
 
 def test_a_second_reading_of_one_slot_does_not_stop_the_slots_read_after_it(resolver):
@@ -344,3 +344,7 @@ def test_a_resolver_of_its_own_reads_templates_said_around_fillers_spans_and_fre
     assert fresh.read("navigation", "x", (span("destination", "phoenix", 0.9),)).confidence == {
         "destination": UNVOUCHED
     }
+
+
+def test_the_words_no_list_read_are_left_over():
+    assert SlotResolver(load_intents()).values_in("windows", "close it halfway please").unread == ("it", "please")

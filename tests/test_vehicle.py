@@ -24,6 +24,7 @@ from assistant.vehicle import (
     VehicleState,
     Windows,
     apply,
+    likely_actions,
 )
 
 BASE = VehicleState()
@@ -677,3 +678,19 @@ def test_a_call_without_a_name_is_from_an_unknown_caller_and_a_busy_line_says_so
     assert ringing.done and said(ringing) == "Unknown caller is calling."
     busy = car.simulate_incoming_call("Sam")
     assert not busy.done and said(busy) == "The line is busy with Unknown caller."
+
+
+def test_a_ringing_phone_invites_the_phones_action_and_nothing_else_does():
+    car = Vehicle()
+    assert likely_actions(car.state) == ()
+    car.simulate_incoming_call("mom")
+    assert likely_actions(car.state) == ("control_phone",)
+
+
+def test_restore_goes_back_to_an_earlier_state_at_todays_speed():
+    car = Vehicle()
+    before = car.state
+    car.execute("move_window", "windows", {"window": "driver", "state": "open"})
+    car.set_speed(90)
+    car.restore(before)
+    assert car.state.windows.driver == 0 and car.state.speed_kmh == 90
