@@ -212,17 +212,20 @@ class SlotResolver:
     def _narrowed(
         self, intent: str, values: dict[str, SlotValue], spans: tuple[TaggedSpan, ...]
     ) -> dict[str, SlotValue]:
-        """A wildcard's value cut to the words the tagger reads as that slot, when they lie inside it:
-        'directions to the nearest gas station' → 'gas station', not 'nearest gas station'."""
+        """A wildcard's value cut to the words the tagger reads as that slot, when they end it: the
+        words before a name are what an English noun phrase puts first, its modifiers ('directions to
+        the nearest gas station' → 'gas station'); the words after are more of the name ('simon and
+        garfunkel' stays whole). Two such spans are one name the tagger broke up: the wildcard stays."""
         narrowed = dict(values)
-        for span in spans:
-            value = f" {values.get(span.slot, '')} "
+        for slot, value in values.items():
+            inside = [span for span in spans if span.slot == slot and f" {span.text} " in f" {value} "]
             if (
-                self._free_text(intent, span.slot)
-                and f" {span.text} " in value
-                and value.strip() != span.text
+                self._free_text(intent, slot)
+                and len(inside) == 1
+                and f" {value}".endswith(f" {inside[0].text}")
+                and str(value) != inside[0].text
             ):
-                narrowed[span.slot] = _trimmed(span.words)
+                narrowed[slot] = _trimmed(inside[0].words)
         return narrowed
 
     def _free_text_trust(

@@ -348,3 +348,13 @@ def test_a_resolver_of_its_own_reads_templates_said_around_fillers_spans_and_fre
 
 def test_the_words_no_list_read_are_left_over():
     assert SlotResolver(load_intents()).values_in("windows", "close it halfway please").unread == ("it", "please")
+
+
+@pytest.mark.parametrize(
+    "spans",
+    [(span("query", "simon"),), (span("query", "simon"), TaggedSpan("query", ("garfunkel",), 3, 0.9))],
+    ids=["the start of the name", "the name in two pieces"],
+)
+def test_a_wildcard_is_not_cut_to_the_start_of_a_name(resolver, spans):
+    reading = resolver.read("media", "play simon and garfunkel", spans)
+    assert reading.template_matched and reading.values == {"action": "play", "query": "simon and garfunkel"}
