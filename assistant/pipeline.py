@@ -110,6 +110,7 @@ class Turn:
     undo: bool = False
     """A correction ("no, dad"): the car goes back to before the last command, then does this one."""
 
+
 class Assistant:
     """Text or speech in, an :class:`Event` out; owns the simulated car and the conversation.
 
@@ -226,12 +227,22 @@ class Assistant:
             "action": (done - action_started) * 1000,
             "total": endpoint_ms + (done - started) * 1000,
         }
-        said = [self.words_for(outcome, turn.decision.command) for turn, outcome in zip(turns, outcomes, strict=True)]
+        said = [
+            self.words_for(outcome, turn.decision.command)
+            for turn, outcome in zip(turns, outcomes, strict=True)
+        ]
         if len(turns) == 1:
             event = _event(turns[0], transcript.text, source, outcomes[0], said[0], timings)
         else:
             parts = tuple(
-                _event(turn, turn.text, source, outcome, words, {"nlu": turn.evidence.prediction.nlu_ms if turn.evidence else 0})
+                _event(
+                    turn,
+                    turn.text,
+                    source,
+                    outcome,
+                    words,
+                    {"nlu": turn.evidence.prediction.nlu_ms if turn.evidence else 0},
+                )
                 for turn, outcome, words in zip(turns, outcomes, said, strict=True)
             )
             event = _compound_event(transcript.text, source, parts, timings)
@@ -259,7 +270,11 @@ class Assistant:
             return several
         turn = self._judged(text, heard, now)
         if question is not None and question.slot:
-            value = None if _new_command(turn, question) else self._answer(question, text)
+            value = (
+                None
+                if _new_command(turn, question)
+                else self._answer(question, text) or _said_slot(turn, question)
+            )
             self.dialogue, reply = self.dialogue.hear(text, now, value)
             if reply.kind != "other":
                 return [self._answered(reply)]
@@ -325,10 +340,13 @@ class Assistant:
 
     def _referred(self, text: str, turn: Turn, heard: Transcript | None, now: float) -> Turn | None:
         """``text`` read against the last command: a correction of it ("no, dad") or a reference back
-        to it ("turn it off", "the passenger one too", "a bit more"); None when it is neither, or when
-        the text is a confident command for something else."""
+        to it ("turn it off", "the passenger one too", "a bit more"); None when it is neither, when
+        the text is a confident command for something else, or a command a template says word for
+        word ("make it a bit warmer" after "turn the fan up": the 'it' is the cabin's)."""
         last = self.dialogue.recent(now)
-        if last is None or (turn.decision.verdict == "act" and turn.decision.command.intent != last.intent):
+        decided = turn.decision
+        whole = decided.verdict == "act" and turn.evidence is not None and turn.evidence.template_matched
+        if last is None or whole or (decided.verdict == "act" and decided.command.intent != last.intent):
             return None
         rest = correction(text)
         if rest:
@@ -384,7 +402,9 @@ class Assistant:
     def words_for(self, outcome: Outcome, command: Command | None = None) -> str:
         """The outcome in the intents YAML's words, with the command's slots and the car's values put in."""
         slots = command.slots if command else {}
-        return respond(self.library, outcome.key, {**slots, **outcome.values}, command.intent if command else None)
+        return respond(
+            self.library, outcome.key, {**slots, **outcome.values}, command.intent if command else None
+        )
 
     def _car_audible(self, at: float) -> bool:
         """Whether the microphone may hear the car's own voice at ``at`` (the voice may come later)."""
@@ -442,14 +462,19 @@ def _compound_event(text: str, source: str, parts: tuple[Event, ...], timings: d
 
 
 def _new_command(turn: Turn, question: Question) -> bool:
-    """Whether a reply to a slot question is a command of its own: one the policy acts on, other than
-    the asked one still lacking the slot ('turn on the radio' after "Who should I call?"), or another
-    intent asking for its own missing slot ('navigate' after "Who should I call?")."""
-    decision, command = turn.decision, turn.decision.command
-    other_intent = command.intent != question.command.intent
-    if decision.verdict == "ask":
-        return other_intent and bool(decision.slot)
-    return decision.verdict == "act" and (other_intent or question.slot in command.slots)
+    """Whether a reply to a slot question is a command of another intent: one the policy acts on
+    ('turn on the radio' after "Who should I call?"), or one asking for its own missing slot
+    ('navigate'). A reply of the asked intent answers the question ('set it to 23')."""
+    decision = turn.decision
+    if decision.command.intent == question.command.intent:
+        return False
+    return decision.verdict == "act" or (decision.verdict == "ask" and bool(decision.slot))
+
+
+def _said_slot(turn: Turn, question: Question) -> SlotValue | None:
+    """The asked slot's value in a reply the policy acts on as the asked intent ('set it to 23')."""
+    acted = turn.decision.verdict == "act" and turn.decision.command.intent == question.command.intent
+    return turn.decision.command.slots.get(question.slot) if acted else None
 
 
 def _said_as(command: Command) -> str:

@@ -273,6 +273,19 @@ def test_say_asks_for_a_missing_slot_and_the_next_text_fills_it():
     assert warm["status"] == "asked" and degrees["carried_out"] and "21 °C" in degrees["outcome"]
 
 
+def test_an_answer_is_read_whole_through_the_asked_slots_list():
+    """The tagger may read only 'twenty' as the temperature; the asked slot's list reads both words."""
+    asked, answered = say("set the temperature", "twenty three")
+    assert asked["outcome"] == "What temperature?" and answered["slots"]["temperature"] == 23
+
+
+def test_a_command_a_template_says_whole_stands_alone_after_another_of_its_intent():
+    """'make it a bit warmer': the 'it' is the cabin, not the fan just switched on."""
+    fan, warmer = say("switch the fan on", "make it a bit warmer")
+    assert fan["slots"]["feature"] == "fan" and warmer["slots"] == {"change": "up"}
+    assert "referred back" not in warmer["reason"]
+
+
 def test_another_command_missing_its_own_slot_is_no_answer_to_the_question():
     call, navigate, airport = say("call", "navigate", "the airport")
     assert call["outcome"] == "Who should I call?" and navigate["outcome"] == "Where to?"
