@@ -75,6 +75,8 @@ SPOKEN_FILLERS = ("okay", "ok", "oh", "uh", "um", "hey")
 """Sounds Whisper writes around a command that no template says: skipped when matching templates."""
 SOUND_ALIKE_MIN_RATIO = 0.8
 """How alike, letter for letter, a span must be to a list phrase to take its value."""
+NAME_JOINERS = frozenset({"and", "&", "n"})
+"""Words that join two names into one ('simon and garfunkel', 'earth wind and fire')."""
 EDGE_WORDS = frozenset({"the", "a", "an", "my", "our", "some", "and", "so", "please", *SPOKEN_FILLERS})
 """Words a free-text value never starts or ends with ('the airport' → 'airport')."""
 
@@ -212,20 +214,19 @@ class SlotResolver:
     def _narrowed(
         self, intent: str, values: dict[str, SlotValue], spans: tuple[TaggedSpan, ...]
     ) -> dict[str, SlotValue]:
-        """A wildcard's value cut to the words the tagger reads as that slot, when they end it: the
-        words before a name are what an English noun phrase puts first, its modifiers ('directions to
-        the nearest gas station' → 'gas station'); the words after are more of the name ('simon and
-        garfunkel' stays whole). Two such spans are one name the tagger broke up: the wildcard stays."""
+        """A wildcard's value cut to the words the tagger reads as that slot, when they lie inside it:
+        'directions to the nearest gas station' → 'gas station', 'the stadium from my office' →
+        'stadium' (the first span: what follows it places it). Never where the next word joins
+        another name on ('simon and garfunkel', read by the tagger as 'simon' or as two spans)."""
         narrowed = dict(values)
         for slot, value in values.items():
             inside = [span for span in spans if span.slot == slot and f" {span.text} " in f" {value} "]
-            if (
-                self._free_text(intent, slot)
-                and len(inside) == 1
-                and f" {value}".endswith(f" {inside[0].text}")
-                and str(value) != inside[0].text
-            ):
-                narrowed[slot] = _trimmed(inside[0].words)
+            if not self._free_text(intent, slot) or not inside:
+                continue
+            first = min(inside, key=lambda span: span.start)
+            after = f" {value} ".split(f" {first.text} ", 1)[1].split()
+            if str(value) != first.text and (not after or after[0] not in NAME_JOINERS):
+                narrowed[slot] = _trimmed(first.words)
         return narrowed
 
     def _free_text_trust(

@@ -350,6 +350,12 @@ def test_the_words_no_list_read_are_left_over():
     assert SlotResolver(load_intents()).values_in("windows", "close it halfway please").unread == ("it", "please")
 
 
+def test_a_wildcard_is_cut_before_what_follows_the_name(resolver):
+    spans = (TaggedSpan("destination", ("stadium",), 3, 0.9),)
+    reading = resolver.read("navigation", "navigate to the stadium from my office", spans)
+    assert reading.template_matched and reading.values == {"destination": "stadium"}
+
+
 @pytest.mark.parametrize(
     "spans",
     [(span("query", "simon"),), (span("query", "simon"), TaggedSpan("query", ("garfunkel",), 3, 0.9))],
