@@ -900,6 +900,11 @@ OPTIONS = [
         "--base-model: no model folder at '{tmp}/no-such-model'",
     ),
     option_fault(
+        "train",
+        ("--base-model", "someone/not-a-model"),
+        "--base-model: 'someone/not-a-model' is no model folder and not in the Hugging Face cache",
+    ),
+    option_fault(
         "classify", ("--act-threshold", "5", HIGH_BEAMS), "--act-threshold", "between 0 and 1, not 5"
     ),
     option_fault("classify", ("--ask-threshold", "-0.1", HIGH_BEAMS), "--ask-threshold", "not -0.1"),

@@ -60,6 +60,11 @@ class TrainConfig:
                 f"--base-model: no model folder at '{self.base_model}' (give a Hugging Face model folder, "
                 "or leave it out for the bundled MiniLM)"
             )
+        if _offline_and_not_cached(resolve_base_model(self.base_model)):
+            raise ConfigError(
+                f"--base-model: '{self.base_model}' is no model folder and not in the Hugging Face cache, "
+                "and the hub is offline (HF_HUB_OFFLINE): give a model folder, or download it first"
+            )
         defaults = VARIANT_DEFAULTS[self.variant]
         self.learning_rate = defaults["learning_rate"] if self.learning_rate is None else self.learning_rate
         self.epochs = defaults["epochs"] if self.epochs is None else self.epochs
@@ -90,3 +95,12 @@ class TrainConfig:
     @property
     def lora(self) -> LoraSettings:
         return LoraSettings(self.lora_r, self.lora_alpha, self.lora_dropout, tuple(self.lora_target_modules))
+
+
+def _offline_and_not_cached(source: str) -> bool:
+    """A hub id that cannot be loaded here: the hub is offline and the id's config isn't cached."""
+    if Path(source).expanduser().is_dir():
+        return False
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    return constants.HF_HUB_OFFLINE and not isinstance(try_to_load_from_cache(source, "config.json"), str)
