@@ -43,7 +43,7 @@ from assistant.intents import DEFAULT_INTENTS, IntentLibrary, check_responses, l
 from assistant.nlu import DEFAULT_MODEL_DIR, Understander, load_classifier
 from assistant.phonebook import DEFAULT_PHONEBOOK, load_phonebook, with_phonebook
 from assistant.policy import Policy, PolicyOptions, refuse
-from assistant.vehicle import OUTCOMES, Outcome, Vehicle, VehicleState, likely_actions
+from assistant.vehicle import OUTCOMES, Outcome, Vehicle, VehicleState, likely_actions, likely_commands
 
 if TYPE_CHECKING:
     from assistant.voice import Voice
@@ -192,14 +192,12 @@ class Assistant:
                 for value in slot_list.values
                 for phrase in value.phrases
             ][:EXPECTED_NAMES]
-        if self.vehicle.state.phone.status != "ringing":
-            return []
         return [
             sentence
-            for action in RINGING_ACTIONS
-            for sentence in sorted(sayings(self.library, "phone", {"action": action}), key=len)[
-                :EXPECTED_PER_COMMAND
-            ]
+            for action, slots in likely_commands(self.vehicle.state)
+            for name, intent in self.library.intents.items()
+            if intent.action == action
+            for sentence in sorted(sayings(self.library, name, slots), key=len)[:EXPECTED_PER_COMMAND]
         ]
 
     def handle_transcript(self, transcript: Transcript, source: str = "speech") -> Event:
@@ -419,8 +417,6 @@ class Assistant:
             yield self.handle_utterance(utterance, received_at)
 
 
-RINGING_ACTIONS = ("answer", "hang_up")
-"""The phone intent's actions a ringing phone waits for."""
 EXPECTED_PER_COMMAND = 8
 """Sentences per expected command the recognizer scores against the audio (each costs decoder time)."""
 EXPECTED_NAMES = 16

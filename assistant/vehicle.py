@@ -494,9 +494,17 @@ def apply(
         return state, error.outcome
 
 
+def likely_commands(state: VehicleState) -> tuple[tuple[str, Slots], ...]:
+    """The commands the car's state invites now, as (action, slots): a ringing phone's answer and
+    decline."""
+    if state.phone.status == "ringing":
+        return (("control_phone", {"action": "answer"}), ("control_phone", {"action": "hang_up"}))
+    return ()
+
+
 def likely_actions(state: VehicleState) -> tuple[str, ...]:
-    """The actions the car's state invites now: the phone's while it rings ("answer", "decline")."""
-    return ("control_phone",) if state.phone.status == "ringing" else ()
+    """The actions the car's state invites now ("control_phone" while it rings)."""
+    return tuple(dict.fromkeys(action for action, _ in likely_commands(state)))
 
 
 class Vehicle:

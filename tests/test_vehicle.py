@@ -25,6 +25,7 @@ from assistant.vehicle import (
     Windows,
     apply,
     likely_actions,
+    likely_commands,
 )
 
 BASE = VehicleState()
@@ -683,8 +684,13 @@ def test_a_call_without_a_name_is_from_an_unknown_caller_and_a_busy_line_says_so
 def test_a_ringing_phone_invites_the_phones_action_and_nothing_else_does():
     car = Vehicle()
     assert likely_actions(car.state) == ()
+    assert likely_commands(car.state) == ()
     car.simulate_incoming_call("mom")
     assert likely_actions(car.state) == ("control_phone",)
+    assert likely_commands(car.state) == (
+        ("control_phone", {"action": "answer"}),
+        ("control_phone", {"action": "hang_up"}),
+    )
 
 
 def test_restore_goes_back_to_an_earlier_state_at_todays_speed():
