@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from speech import model_label
+from speech import SPEECH_DIR, Renderer, model_label
 
 from assistant.dialogue import Dialogue
 from assistant.events import Event
@@ -131,17 +130,18 @@ def with_state(state: Any, path: str, value: Any) -> Any:
 class Voice:
     """Turns spoken under cabin noise, through the microphone's endpointing and Whisper."""
 
-    def __init__(self, snr_db: float, folder: Path) -> None:
-        self.snr_db, self.folder, self.count = snr_db, folder, 0
+    def __init__(self, snr_db: float, renderer: Any) -> None:
+        self.snr_db, self.renderer, self.count = snr_db, renderer, 0
 
     def __call__(self, assistant: Assistant, text: str) -> list[Event]:
-        from speech import PIPER_VOICE, mix_at_snr, speech_audio, write_wav
+        from speech import PIPER_VOICE, mix_at_snr, write_wav
 
         from assistant.audio import WavFileSource
 
         self.count += 1
-        audio = mix_at_snr(speech_audio(text, PIPER_VOICE), self.snr_db, seed=self.count)
-        return list(assistant.listen(WavFileSource([write_wav(self.folder / f"turn{self.count}.wav", audio)])))
+        audio = mix_at_snr(self.renderer.audio(text, PIPER_VOICE), self.snr_db, seed=self.count)
+        clip = write_wav(self.renderer.clip_path(f"dialogue-turn{self.count}.wav"), audio)
+        return list(assistant.listen(WavFileSource([clip])))
 
 
 def typed(assistant: Assistant, text: str) -> list[Event]:
@@ -186,12 +186,12 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR, help="model folder (default: %(default)s)")
     parser.add_argument("--spoken", action="store_true", help="speak each turn under cabin noise (Whisper)")
     parser.add_argument("--snr", type=float, default=12.0, help="cabin noise SNR in dB with --spoken (default: 12)")
+    parser.add_argument("--speech-dir", type=Path, default=SPEECH_DIR, help="where rendered speech is cached")
     args = parser.parse_args()
     dialogues, compound = read_scripts(args.data)
     assistant = Assistant.from_config(AssistantConfig(model=args.model), with_speech=args.spoken)
-    with tempfile.TemporaryDirectory() as folder:
-        say = Voice(args.snr, Path(folder)) if args.spoken else typed
-        dialogue_share, compound_share = report(assistant, dialogues, compound, say)
+    say = Voice(args.snr, Renderer(args.speech_dir)) if args.spoken else typed
+    dialogue_share, compound_share = report(assistant, dialogues, compound, say)
     if not args.spoken:
         report_talk(assistant)
     how = f"spoken at {args.snr:g} dB SNR" if args.spoken else "typed"
