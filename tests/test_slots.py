@@ -364,3 +364,17 @@ def test_a_wildcard_is_cut_before_what_follows_the_name(resolver):
 def test_a_wildcard_is_not_cut_to_the_start_of_a_name(resolver, spans):
     reading = resolver.read("media", "play simon and garfunkel", spans)
     assert reading.template_matched and reading.values == {"action": "play", "query": "simon and garfunkel"}
+
+
+@pytest.mark.parametrize(
+    ("intent", "slot", "value", "phrase"),
+    [
+        ("windows", "window", "passenger", "passenger window"),  # the first phrase of the value
+        ("lights", "light", "high_beams", "high beams"),
+        ("windows", "window", "glovebox", None),  # no list gives that value
+        ("climate", "temperature", 21, None),  # a range has no phrases
+        ("no_such_intent", "window", "passenger", None),
+    ],
+)
+def test_a_value_is_said_in_the_yamls_first_phrase_for_it(intent, slot, value, phrase):
+    assert SlotResolver(load_intents()).phrase(intent, slot, value) == phrase
