@@ -66,6 +66,20 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
 """Per module: what it covers, and the mutmut mutant names (globs) that make it up."""
 
 EQUIVALENT: dict[str, str] = {
+    "assistant.slots.xǁSlotResolverǁ_known__mutmut_3": (
+        "`.get(slot, None)`: _known is only asked about a free-text slot, and every free-text list has "
+        "sample values (the loader refuses one without), so the slot is always there"
+    ),
+    "assistant.slots.xǁSlotResolverǁ_known__mutmut_5": "as _known__mutmut_3",
+    "assistant.slots.xǁSlotResolverǁ_known__mutmut_17": (
+        "max's default: the samples of a free-text slot are never empty (see _known__mutmut_3)"
+    ),
+    "assistant.slots.xǁSlotResolverǁ_known__mutmut_19": "as _known__mutmut_17",
+    "assistant.slots.xǁSlotResolverǁ_known__mutmut_20": "as _known__mutmut_17",
+    "assistant.slots.xǁSlotResolverǁ_known__mutmut_6": (
+        "`and` for `or` on a known value: the search then finds the value itself (likeness 1.0) and "
+        "gives it back, as the early return does"
+    ),
     "assistant.vehicle.x_apply__mutmut_4": "`action or 'XXXX'`: no action is named 'XXXX', as none is named ''",
     "assistant.vehicle.x__move_window__mutmut_110": (
         "closing fully by `amount or 101`: no window is more than 100 % open, so max(open - 101, 0) is 0 too"

@@ -87,3 +87,9 @@ def test_after_who_should_i_call_recognition_listens_for_the_books_names_first(t
     assert assistant.expected_sentences() == []
     assert assistant.handle_text("call").status == "asked"
     assert assistant.expected_sentences()[:2] == ["priya raman", "siobhan kelly"]
+
+
+def test_a_name_exactly_as_alike_as_the_bar_is_read_as_the_booked_one(tmp_path):
+    """'ellen' is 0.8 alike to 'helen' (8 of 10 letters in common): that is alike enough."""
+    book = with_phonebook(load_intents(), load_phonebook(write(tmp_path, "contacts:\n  - Helen\n")))
+    assert SlotResolver(book).resolve("phone", TaggedSpan("contact", ("ellen",), 1, 0.9)) == "helen"
