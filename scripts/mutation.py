@@ -66,6 +66,27 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
 """Per module: what it covers, and the mutmut mutant names (globs) that make it up."""
 
 EQUIVALENT: dict[str, str] = {
+    "assistant.vehicle.x__control_phone__mutmut_26": (
+        "`phone.contact or 'XXXX'` while it rings: a ringing phone always has a caller "
+        "(simulate_incoming_call names an unknown one)"
+    ),
+    "assistant.vehicle.x__move_window__mutmut_99": "as x__move_window__mutmut_110 (`amount or 101`)",
+    "assistant.vehicle.x__navigate__mutmut_43": (
+        "`route.destination or 'XXXX'` on cancelling: a route is only started with a destination"
+    ),
+    "assistant.vehicle.x__sound__mutmut_81": "as x__sound__mutmut_80 (`step > 1`: a step is ±10)",
+    "assistant.vehicle.xǁVehicleǁsimulate_incoming_call__mutmut_17": (
+        "`phone.contact or 'XXXX'` on a busy line: a phone that rings or is in a call has a contact"
+    ),
+    "assistant.vehicle.xǁ_SlotErrorǁ__init____mutmut_1": (
+        "the exception's message: a _SlotError is always caught, and its outcome, not its text, is read"
+    ),
+    "assistant.policy.xǁPolicyǁ_required__mutmut_5": (
+        "`intent or True`: the policy asks about required slots only for an intent of the YAML"
+    ),
+    "assistant.policy.xǁPolicyǁfavour__mutmut_13": (
+        "`or 2.0` when the weighted scores add up to 0: softmax scores are never all 0"
+    ),
     "assistant.slots.xǁSlotResolverǁ_known__mutmut_3": (
         "`.get(slot, None)`: _known is only asked about a free-text slot, and every free-text list has "
         "sample values (the loader refuses one without), so the slot is always there"

@@ -222,3 +222,8 @@ def test_a_file_that_cannot_be_scored_is_one_line_naming_file_and_line(tmp_path,
     assert main(["evaluate", str(path), "--model", str(tmp_path / "no-model")]) == 2
     err = capsys.readouterr().err
     assert err == f"car-assistant: {caught.value}\n"
+
+
+def test_out_of_scope_lines_taken_count_the_done_and_asked_not_the_refused():
+    rows = [row(OUT_OF_SCOPE, "done", "lights"), *[row(OUT_OF_SCOPE, "refused", OUT_OF_SCOPE)] * 3]
+    assert Verdicts(rows).out_of_scope_taken() == pytest.approx(1 / 4)

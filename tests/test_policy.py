@@ -198,6 +198,7 @@ def test_a_sure_intent_missing_a_required_slot_asks_the_yamls_question_for_it(po
     decision = policy.decide(evidence(("phone", 0.95), ("media", 0.02), command=CALL, missing=("contact",)))
     assert decision.verdict == "ask" and decision.reason == "no contact heard"
     assert (decision.question, decision.slot) == ("Who should I call?", "contact")
+    assert decision.command == CALL  # what the answer will complete
 
 
 def test_an_unsure_intent_missing_a_slot_asks_yes_or_no_first(policy):
@@ -209,6 +210,8 @@ def test_an_expected_intent_is_favoured_and_the_rest_left_alone(policy):
     decline = Prediction("decline", "media", 0.74, (("media", 0.74), ("phone", 0.12), (OUT_OF_SCOPE, 0.14)))
     favoured = policy.favour(decline, Expectation(("phone",)))
     assert favoured.intent == "phone" and favoured.confidence > 0.5
+    assert favoured.ranking[0] == ("phone", favoured.confidence)  # 1.2 of 1.2 + 0.74 + 0.14
+    assert abs(favoured.confidence - 1.2 / 2.08) < 1e-9
     assert abs(sum(score for _, score in favoured.ranking) - 1.0) < 1e-9
     assert policy.favour(decline, Expectation()) == decline
     assert policy.favour(decline, Expectation(("media",))) == decline
@@ -222,3 +225,8 @@ def test_a_command_no_template_can_say_is_asked_about_in_its_values():
 def test_a_ranking_of_one_intent_is_never_ambiguous():
     low_bar = Policy(load_intents(), PolicyOptions(act_threshold=0.1, ask_threshold=0.05, margin=0.2))
     assert low_bar.decide(evidence(("lights", 0.15))).verdict == "act"
+
+
+def test_what_no_template_says_is_acted_on_right_at_its_threshold():
+    at_bar = Policy(load_intents(), PolicyOptions(act_threshold=0.5, act_without_template=0.7))
+    assert at_bar.decide(evidence(("lights", 0.7), ("climate", 0.03), template=False)).verdict == "act"

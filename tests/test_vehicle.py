@@ -293,9 +293,7 @@ def test_source_switches_to_radio():
 def test_changing_the_source_starts_its_first_track():
     third_song = replace(BASE, media=Media(playing=True, index=2))
     state, outcome = run("control_media", {"source": "radio"}, state=third_song)
-    assert (
-        state.media.track == PLAYLISTS["radio"][0] and said(outcome) == f"Playing {PLAYLISTS['radio'][0]}."
-    )
+    assert state.media.track == PLAYLISTS["radio"][0] and said(outcome) == f"Playing {PLAYLISTS['radio'][0]}."
 
 
 def test_music_asked_for_by_name_is_played_remembered_and_said():
@@ -700,3 +698,24 @@ def test_restore_goes_back_to_an_earlier_state_at_todays_speed():
     car.set_speed(90)
     car.restore(before)
     assert car.state.windows.driver == 0 and car.state.speed_kmh == 90
+
+
+def test_answering_and_cancelling_report_what_they_ended_with_its_name():
+    state, answered = run("control_phone", {"action": "answer"}, state=RINGING, now=5.0)
+    assert answered.done is True and (answered.key, answered.values) == ("call_answered", {"contact": "Sam"})
+    assert state.phone.status == "in_call"
+    routed, _ = run("navigate", {"destination": "airport"})
+    _, cancelled = run("navigate", {"action": "cancel"}, state=routed)
+    assert cancelled.done is True and (cancelled.key, cancelled.values) == (
+        "route_cancelled",
+        {"destination": "airport"},
+    )
+
+
+def test_what_the_car_cannot_do_is_reported_as_not_done_not_as_unknown():
+    assert Vehicle().set_speed(float("nan")).done is False
+    assert apply(BASE, None, "order_drink", {}) == (BASE, apply(BASE, None, "order_drink", {})[1])
+    assert apply(BASE, None, "order_drink", {})[1].done is False
+    assert run("move_window", {"window": "trunk"})[1].done is False
+    busy = Vehicle(RINGING)
+    assert busy.simulate_incoming_call("Alex").done is False
