@@ -66,6 +66,14 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
 """Per module: what it covers, and the mutmut mutant names (globs) that make it up."""
 
 EQUIVALENT: dict[str, str] = {
+    "assistant.slots.xǁSlotResolverǁ__init____mutmut_14": "the size of a cache of list readings (none vs 4096)",
+    "assistant.slots.xǁSlotResolverǁ__init____mutmut_15": "the size of a cache of list readings (4097 vs 4096)",
+    "assistant.slots.xǁSlotResolverǁ_narrowed__mutmut_30": (
+        "`str(None) != first.text`: where the value is the span's text, cutting it to the span changes nothing"
+    ),
+    "assistant.slots.xǁSlotResolverǁread__mutmut_17": (
+        "_known on every slot: a slot with no free-text samples finds nothing alike and keeps its value"
+    ),
     "assistant.vehicle.x__control_phone__mutmut_26": (
         "`phone.contact or 'XXXX'` while it rings: a ringing phone always has a caller "
         "(simulate_incoming_call names an unknown one)"

@@ -93,3 +93,9 @@ def test_a_name_exactly_as_alike_as_the_bar_is_read_as_the_booked_one(tmp_path):
     """'ellen' is 0.8 alike to 'helen' (8 of 10 letters in common): that is alike enough."""
     book = with_phonebook(load_intents(), load_phonebook(write(tmp_path, "contacts:\n  - Helen\n")))
     assert SlotResolver(book).resolve("phone", TaggedSpan("contact", ("ellen",), 1, 0.9)) == "helen"
+
+
+def test_a_booked_name_is_preferred_in_a_template_and_in_an_answer(tmp_path):
+    booked = SlotResolver(with_phonebook(load_intents(), load_phonebook(write(tmp_path, BOOK))))
+    assert booked.read("phone", "call priya ramen", ()).values == {"action": "call", "contact": "priya raman"}
+    assert booked.value("phone", "contact", "priya ramen") == "priya raman"

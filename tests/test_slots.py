@@ -347,7 +347,10 @@ def test_a_resolver_of_its_own_reads_templates_said_around_fillers_spans_and_fre
 
 
 def test_the_words_no_list_read_are_left_over():
-    assert SlotResolver(load_intents()).values_in("windows", "close it halfway please").unread == ("it", "please")
+    assert SlotResolver(load_intents()).values_in("windows", "close it halfway please").unread == (
+        "it",
+        "please",
+    )
 
 
 def test_a_wildcard_is_cut_before_what_follows_the_name(resolver):
@@ -378,3 +381,34 @@ def test_a_wildcard_is_not_cut_to_the_start_of_a_name(resolver, spans):
 )
 def test_a_value_is_said_in_the_yamls_first_phrase_for_it(intent, slot, value, phrase):
     assert SlotResolver(load_intents()).phrase(intent, slot, value) == phrase
+
+
+def test_a_reply_the_yaml_says_only_alike_takes_the_listed_value_not_the_free_text():
+    assert SlotResolver(load_intents()).value("navigation", "destination", "back hom") == "home"
+
+
+def test_a_reply_as_long_as_the_longest_sample_is_still_a_name():
+    fresh = SlotResolver(load_intents())
+    lists = fresh.library.slot_lists("phone")["contact"]  # names and numbers
+    longest = max(
+        len(normalize(p).split()) for lst in lists if lst.free_text for v in lst.values for p in v.phrases
+    )
+    name = " ".join(["anna", "maria", "lopez", "garcia", "ruiz", "soto"][:longest])
+    assert fresh.value("phone", "contact", name) == name
+    assert fresh.value("phone", "contact", f"{name} junior") is None
+
+
+def test_the_values_a_text_says_are_read_in_several_words_and_all_of_its_slots():
+    fresh = SlotResolver(load_intents())
+    assert fresh.values_in("lights", "turn the high beams off please").values == {
+        "light": "high_beams",
+        "state": "off",
+    }
+
+
+def test_a_wildcard_after_a_listed_slot_is_cut_too():
+    fresh = SlotResolver(load_intents())
+    reading = fresh.read(
+        "media", "play some jazz from the seventies", (TaggedSpan("query", ("jazz",), 2, 0.9),)
+    )
+    assert reading.values == {"action": "play", "query": "jazz"}
