@@ -66,6 +66,32 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
 """Per module: what it covers, and the mutmut mutant names (globs) that make it up."""
 
 EQUIVALENT: dict[str, str] = {
+    "assistant.slots.x__spans__mutmut_12": "spans past the end are empty: no list reads '' as a value",
+    "assistant.slots.x__spans__mutmut_13": "as x__spans__mutmut_12",
+    "assistant.slots.xǁSlotResolverǁ_doubted__mutmut_18": (
+        "`.get(other, None)`: the phrases are kept for every slot of the intent, so `other` is always there"
+    ),
+    "assistant.slots.xǁSlotResolverǁ_doubted__mutmut_20": "as _doubted__mutmut_18",
+    "assistant.slots.xǁSlotResolverǁ_free_text__mutmut_3": (
+        "`.get(slot, None)`: asked only about slots a template or a list of the intent filled"
+    ),
+    "assistant.slots.xǁSlotResolverǁ_free_text__mutmut_5": "as _free_text__mutmut_3",
+    "assistant.slots.xǁSlotResolverǁ_narrowed__mutmut_25": (
+        "splitting at every occurrence of the span, not the first: the word after the first is the same"
+    ),
+    "assistant.slots.xǁSlotResolverǁ_narrowed__mutmut_27": "as _narrowed__mutmut_25 (at most two splits)",
+    "assistant.slots.xǁSlotResolverǁread__mutmut_106": (
+        "no doubt on the spans' path: free text the YAML doesn't list is capped at 0.5 there already, "
+        "and no sample value of a free-text slot says a closed value of its intent"
+    ),
+    "assistant.slots.xǁSlotResolverǁvalue__mutmut_39": (
+        "max's default for the longest sample: value() reaches it only for a free-text slot, which "
+        "always has samples"
+    ),
+    "assistant.slots.xǁSlotResolverǁvalue__mutmut_41": "as value__mutmut_39",
+    "assistant.slots.xǁSlotResolverǁvalue__mutmut_43": "as value__mutmut_39 (the slot's samples are there)",
+    "assistant.slots.xǁSlotResolverǁvalue__mutmut_45": "as value__mutmut_43",
+    "assistant.slots.xǁSlotResolverǁvalue__mutmut_46": "as value__mutmut_39",
     "assistant.slots.xǁSlotResolverǁ__init____mutmut_14": "the size of a cache of list readings (none vs 4096)",
     "assistant.slots.xǁSlotResolverǁ__init____mutmut_15": "the size of a cache of list readings (4097 vs 4096)",
     "assistant.slots.xǁSlotResolverǁ_narrowed__mutmut_30": (

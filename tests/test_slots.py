@@ -412,3 +412,23 @@ def test_a_wildcard_after_a_listed_slot_is_cut_too():
         "media", "play some jazz from the seventies", (TaggedSpan("query", ("jazz",), 2, 0.9),)
     )
     assert reading.values == {"action": "play", "query": "jazz"}
+
+
+def test_an_intent_or_slot_the_yaml_lacks_reads_nothing():
+    fresh = SlotResolver(load_intents())
+    assert fresh.value("no_such_intent", "contact", "mom") is None
+    assert fresh.value("phone", "no_such_slot", "mom") is None
+    assert fresh.values_in("no_such_intent", "turn it off").values == {}
+
+
+def test_a_fresh_resolver_trims_a_wildcard_and_doubts_free_text_that_says_another_value():
+    fresh = SlotResolver(load_intents())  # not the shared fixture: mutmut credits what it builds here
+    assert fresh.templates.slots("take me to the gym please", "navigation") == {"destination": "gym"}
+    reading = fresh.read("media", "put on the previous episode of my podcast", ())
+    assert reading.confidence == {"action": 1.0, "query": 0.5}
+
+
+def test_a_name_that_says_a_word_twice_is_judged_by_the_word_after_the_first():
+    fresh = SlotResolver(load_intents())
+    reading = fresh.read("media", "play simon and simon", (span("query", "simon"),))
+    assert reading.values == {"action": "play", "query": "simon and simon"}
