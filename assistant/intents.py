@@ -197,7 +197,7 @@ def sayings(library: IntentLibrary, intent: str, slots: dict[str, Any], per_temp
     for template in library.intents[intent].templates:
         references = list_references(template.sentence.expression, library.rules, required_only=True)
         lists = {
-            ref.list_name: _phrases_for(library.lists[ref.list_name], slots.get(ref.slot_name))
+            ref.list_name: phrases_for(library.lists[ref.list_name], slots.get(ref.slot_name))
             for ref in references
         }
         if not references or not all(lists.values()):
@@ -210,11 +210,17 @@ def sayings(library: IntentLibrary, intent: str, slots: dict[str, Any], per_temp
     return sentences
 
 
-def _phrases_for(slot_list: SlotList, value: Any) -> TextSlotList | None:
-    """A list of the phrases that give ``value`` (None when the list gives no such value)."""
-    if value is None or slot_list.free_text or slot_list.number_range:
+def phrases_for(slot_list: SlotList, value: Any, first_only: bool = False) -> TextSlotList | None:
+    """A one-list mapping that says ``value`` in the YAML's words, for hassil's sampler: every phrase
+    of the value (or its first only), the value itself for free text and numbers; None when this
+    list cannot say it."""
+    if value is None:
         return None
-    pairs = [(phrase, value) for item in slot_list.values if item.out == value for phrase in item.phrases]
+    if slot_list.free_text or slot_list.number_range:
+        pairs = [(str(value), value)]
+    else:
+        pairs = [(phrase, value) for item in slot_list.values if item.out == value for phrase in item.phrases]
+    pairs = pairs[:1] if first_only else pairs
     return TextSlotList.from_tuples(pairs, name=slot_list.name) if pairs else None
 
 
@@ -544,7 +550,9 @@ class _Builder:
         return replace(intent, required=self.parse_required(name, spec.get("required"), slots))
 
     def filled_slots(self, templates: tuple[Template, ...]) -> set[str]:
-        return {ref.slot_name for t in templates for ref in list_references(t.sentence.expression, self.rules)}
+        return {
+            ref.slot_name for t in templates for ref in list_references(t.sentence.expression, self.rules)
+        }
 
     def parse_required(self, intent: str, spec: Any, slots: set[str]) -> tuple[Required, ...]:
         """``required: {slot: "Question?"}`` or ``{slot: {ask: "Question?", unless: [slot, slot=value]}}``."""
@@ -558,9 +566,13 @@ class _Builder:
         line = line_of(slot, line_of(intent))
         if slot not in slots:
             raise self.fail(line, f"intent '{intent}' requires '{slot}', a slot none of its templates fill")
-        question, unless = (body.get("ask"), body.get("unless") or []) if isinstance(body, dict) else (body, [])
+        question, unless = (
+            (body.get("ask"), body.get("unless") or []) if isinstance(body, dict) else (body, [])
+        )
         if not isinstance(question, str) or not question.strip():
-            raise self.fail(line, f"required slot '{slot}' of intent '{intent}' needs a question to ask ('ask:')")
+            raise self.fail(
+                line, f"required slot '{slot}' of intent '{intent}' needs a question to ask ('ask:')"
+            )
         if not isinstance(unless, list):
             raise self.fail(line, f"'unless' of required slot '{slot}' must be a list of slot or slot=value")
         conditions = []
@@ -652,9 +664,13 @@ class _Builder:
         try:
             start, stop, step = int(spec["from"]), int(spec["to"]), int(spec.get("step", 1))
         except (KeyError, TypeError, ValueError):
-            raise self.fail(line_of(name), f"range list '{name}' needs whole numbers 'from' and 'to'") from None
+            raise self.fail(
+                line_of(name), f"range list '{name}' needs whole numbers 'from' and 'to'"
+            ) from None
         if start > stop or step < 1:
-            raise self.fail(line_of(name), f"range list '{name}' is empty: from {start} to {stop} step {step}")
+            raise self.fail(
+                line_of(name), f"range list '{name}' is empty: from {start} to {stop} step {step}"
+            )
         return start, stop, step
 
     def parse_value(self, list_name: str, value: Any) -> SlotValue:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from hassil.intents import TextSlotList
 from hassil.sample import sample_expression
 
 from assistant.events import (
@@ -22,11 +21,10 @@ from assistant.events import (
     Evidence,
     Expectation,
     Prediction,
-    SlotValue,
     Transcript,
     Verdict,
 )
-from assistant.intents import OUT_OF_SCOPE, IntentLibrary, Required, SlotList, list_references
+from assistant.intents import OUT_OF_SCOPE, IntentLibrary, Required, list_references, phrases_for
 
 HALLUCINATIONS = frozenset(
     {
@@ -265,7 +263,9 @@ def question_for(command: Command, library: IntentLibrary) -> str:
         references = list_references(template.sentence.expression, library.rules, required_only=True)
         slots = {ref.slot_name for ref in references}
         lists = {
-            ref.list_name: _saying(library.lists[ref.list_name], command.slots.get(ref.slot_name))
+            ref.list_name: phrases_for(
+                library.lists[ref.list_name], command.slots.get(ref.slot_name), first_only=True
+            )
             for ref in references
         }
         if slots and slots <= set(command.slots) and all(lists.values()):
@@ -277,14 +277,3 @@ def question_for(command: Command, library: IntentLibrary) -> str:
             return f"{sentence[:1].upper()}{sentence[1:]}?"
     values = ", ".join(str(value) for value in command.slots.values())
     return f"{intent.name.capitalize()}: {values}?"
-
-
-def _saying(slot_list: SlotList, value: SlotValue | None) -> TextSlotList | None:
-    """A one-phrase list that says ``value`` in the YAML's words (None when this list cannot)."""
-    if value is None:
-        return None
-    if slot_list.free_text or slot_list.number_range:
-        phrase = str(value)
-    else:
-        phrase = next((v.phrases[0] for v in slot_list.values if v.out == value), "")
-    return TextSlotList.from_tuples([(phrase, value)], name=slot_list.name) if phrase else None

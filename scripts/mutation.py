@@ -66,6 +66,12 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
 """Per module: what it covers, and the mutmut mutant names (globs) that make it up."""
 
 EQUIVALENT: dict[str, str] = {
+    "assistant.policy.x_question_for__mutmut_26": (
+        "every phrase of the value, not its first only: hassil's sampler says the first phrase first, "
+        "and the question is the first sentence sampled"
+    ),
+    "assistant.policy.x_question_for__mutmut_21": "as x_question_for__mutmut_26 (first_only=None)",
+    "assistant.policy.x_question_for__mutmut_24": "as x_question_for__mutmut_26 (first_only left out)",
     "assistant.slots.x__spans__mutmut_12": "spans past the end are empty: no list reads '' as a value",
     "assistant.slots.x__spans__mutmut_13": "as x__spans__mutmut_12",
     "assistant.slots.xǁSlotResolverǁ_doubted__mutmut_18": (
@@ -149,17 +155,12 @@ EQUIVALENT: dict[str, str] = {
         "keeping any value as it is: the loader makes list values int or str, hassil's ranges and wildcards "
         "give numbers and str, and str() of a str is itself"
     ),
-    "assistant.policy.x_question_for__mutmut_51": (
+    "assistant.policy.x_question_for__mutmut_54": (
         "the default of next(iter(sample), ''): sampling a template whose required lists are all given "
         "always yields a sentence"
     ),
-    "assistant.policy.x_question_for__mutmut_53": "as x_question_for__mutmut_51",
-    "assistant.policy.x_question_for__mutmut_55": "as x_question_for__mutmut_51",
-    "assistant.policy.x__saying__mutmut_7": "None instead of '' for a phrase no value has: both are false",
-    "assistant.policy.x__saying__mutmut_16": (
-        "the one-phrase list's name: sample_expression finds a list by its key in the mapping, never its name"
-    ),
-    "assistant.policy.x__saying__mutmut_18": "as x__saying__mutmut_16",
+    "assistant.policy.x_question_for__mutmut_56": "as x_question_for__mutmut_54",
+    "assistant.policy.x_question_for__mutmut_58": "as x_question_for__mutmut_54",
     "assistant.policy.x__weakest_slot__mutmut_9": (
         "the name of no slot ('' or 'XXXX') comes with confidence 1.0, which no threshold (0 to 1) is above"
     ),
