@@ -83,6 +83,16 @@ def quiet_model_libraries() -> None:
     warnings.filterwarnings("ignore", message="Could not find a config file", module="peft")
 
 
+def one_thread_per_utterance() -> None:
+    """Run the model on one thread: a spoken command is a dozen tokens, too little work to share,
+    and with OpenMP's passive waits (set by the ``car-assistant`` command so that Whisper and torch
+    don't starve each other) a second thread costs a wake-up on every layer (bert's ``classify``
+    p50 went from 16 to 9 ms on 2 cores)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @dataclass(frozen=True)
 class LoraSettings:
     r: int
@@ -236,7 +246,12 @@ def check_fingerprint(
 
 def load_model(model_dir: Path, manifest: dict[str, Any]):
     """The tokenizer and the joint model in ``model_dir``, in eval mode; :class:`ModelError` names
-    the file at fault when the folder is damaged."""
+    the file at fault when the folder is damaged.
+
+    A QLoRA encoder runs with its NF4 weights expanded once to fp32 and the adapters merged in:
+    the same numbers it was trained with, but bitsandbytes on the CPU would dequantize every
+    layer again on every call (twice the latency of the whole understanding step).
+    """
     quiet_model_libraries()
     from safetensors.torch import load_file
     from transformers import AutoTokenizer
@@ -248,7 +263,7 @@ def load_model(model_dir: Path, manifest: dict[str, Any]):
             from peft import PeftModel
 
             base = load_encoder(variant, resolve_base_model(manifest["base_model"]))
-            encoder = PeftModel.from_pretrained(base, model_dir)
+            encoder = PeftModel.from_pretrained(base.dequantize(), model_dir).merge_and_unload()
         else:
             encoder = load_encoder(variant, str(model_dir))
         model = joint_model(encoder, len(manifest["labels"]), len(manifest["tags"]))

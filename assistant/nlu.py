@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.classifier import DEFAULT_MODEL_DIR, IntentClassifier
+from assistant.classifier import DEFAULT_MODEL_DIR, IntentClassifier, one_thread_per_utterance
 from assistant.events import Command, Evidence, Prediction, Transcript
 from assistant.intents import IntentLibrary, words
 from assistant.slots import SlotResolver
@@ -27,6 +27,7 @@ class Understander:
     """Text in, :class:`Evidence` out: the model's ranking, the slots, and what vouches for them."""
 
     def __init__(self, classifier: IntentClassifier, library: IntentLibrary):
+        one_thread_per_utterance()
         self.classifier = classifier
         self.library = library
         self.slots = SlotResolver(library)
