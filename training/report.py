@@ -12,15 +12,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
 from assistant.classifier import IntentClassifier  # noqa: E402
 from assistant.events import TaggedSpan  # noqa: E402
 from assistant.intents import words  # noqa: E402
 from training.dataset import Example  # noqa: E402
 from training.finetune import TrainResult, macro_f1  # noqa: E402
-
-MB = 1024 * 1024
+from training.folders import MB  # noqa: E402
 
 
 def per_label_scores(
@@ -43,37 +41,6 @@ def confusion(truth: list[str], predicted: list[str], labels: list[str]) -> np.n
     for t, p in zip(truth, predicted, strict=True):
         matrix[index[t], index[p]] += 1
     return matrix
-
-
-def tensor_bytes(*tensors) -> int:
-    return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
-
-
-def quant_state_bytes(state) -> int:
-    if state is None:
-        return 0
-    return tensor_bytes(state.absmax, state.code, state.offset) + quant_state_bytes(
-        getattr(state, "state2", None)
-    )
-
-
-def weight_memory(model) -> dict[str, float]:
-    """Bytes the model's weights take in memory, and for 4-bit linear layers, against their fp32 size."""
-    quantized, quantized_fp32 = 0, 0
-    for module in model.modules():
-        state = getattr(getattr(module, "weight", None), "quant_state", None)
-        if state is not None:
-            quantized += tensor_bytes(module.weight) + quant_state_bytes(state)
-            quantized_fp32 += int(np.prod(state.shape)) * 4
-    total = sum(tensor_bytes(p) for p in model.parameters()) + sum(
-        quant_state_bytes(getattr(p, "quant_state", None)) for p in model.parameters()
-    )
-    return {
-        "weights_mb": total / MB,
-        "quantized_linear_mb": quantized / MB,
-        "quantized_linear_fp32_mb": quantized_fp32 / MB,
-        "quantized_linear_ratio": quantized / quantized_fp32 if quantized_fp32 else 1.0,
-    }
 
 
 def latency_p50_ms(classifier: IntentClassifier, texts: list[str], warmup: int = 5) -> float:
@@ -178,7 +145,7 @@ def write_variant_report(
         "peak_ram_mb": result.peak_ram_bytes / MB,
         "trainable_params": result.trainable_params,
         "total_params": result.total_params,
-        **weight_memory(classifier.model),
+        **result.weights,
         "latency_p50_ms": latency_p50_ms(classifier, [e.text for e in test[:100]]),
         "loss_curve": [[h["epoch"], h["loss"]] for h in result.log_history if "loss" in h],
     }
