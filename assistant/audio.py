@@ -261,6 +261,10 @@ class EndpointerOptions:
     silence_ms: int = field(default=300, metadata=limits(100, 5_000))
     """Silence after the last voiced frame that ends an utterance: the endpointing delay. Speech still
     going when the audio ends (the end of a file) ends there."""
+    draft_ms: int = field(default=100, metadata=limits(0, 5_000))
+    """Silence after which the speech so far goes on as a draft (:attr:`Utterance.final` false), so
+    Whisper starts while the endpointer waits out ``silence_ms``; 0, or not below ``silence_ms``: no
+    drafts."""
     pre_roll_ms: int = field(default=200, metadata=limits(0, 1_000))
     """Audio kept from before the first voiced frame, so onsets are not clipped."""
     max_utterance_s: float = field(default=10.0, metadata=limits(1.0, 30.0))
@@ -342,6 +346,8 @@ class Endpointer:
         too_long = len(self._speech) >= self.options.frames(self.options.max_utterance_s * 1000)
         if self._silent >= self.options.frames(self.options.silence_ms) or too_long:
             return self._finish(at)
+        if self.options.draft_ms and self._silent == self.options.frames(self.options.draft_ms):
+            return self._utterance(at, final=False)
         return None
 
     def flush(self, at: float) -> Utterance | None:
@@ -364,15 +370,21 @@ class Endpointer:
             self._silent += 1
 
     def _finish(self, at: float) -> Utterance | None:
-        long_enough = self._voiced >= self.options.frames(self.options.min_speech_ms)
-        utterance = Utterance(
+        utterance = self._utterance(at, final=True)
+        self._end_speech()
+        return utterance
+
+    def _utterance(self, at: float, final: bool) -> Utterance | None:
+        """The speech so far, unless it is too short to be any (a click, a bump)."""
+        if self._voiced < self.options.frames(self.options.min_speech_ms):
+            return None
+        return Utterance(
             audio=np.concatenate(self._speech),
             source=self.source,
             speech_end=self._last_voiced_at,
             detected_at=self._clock() if self._clock else at,
+            final=final,
         )
-        self._end_speech()
-        return utterance if long_enough else None
 
     def _end_speech(self) -> None:
         self._speech = []
@@ -452,8 +464,9 @@ class VoiceSource(Protocol):
         """What to show the driver instead of the level meter ("" while live audio flows)."""
         ...
 
-    def utterances(self) -> Iterator[Utterance]:
-        """One utterance per command, as each ends, until the source runs out or is closed."""
+    def utterances(self, drafts: bool = False) -> Iterator[Utterance]:
+        """One utterance per command, as each ends, until the source runs out or is closed; with
+        ``drafts``, hands-free, also each draft before it (:attr:`Utterance.final`)."""
         ...
 
     def start_talking(self) -> None: ...
@@ -503,9 +516,9 @@ class AudioSource(ABC):
     @abstractmethod
     def _frames(self) -> Iterator[tuple[np.ndarray | None, float]]: ...
 
-    def utterances(self) -> Iterator[Utterance]:
+    def utterances(self, drafts: bool = False) -> Iterator[Utterance]:
         """Yield utterances as they end, until the source runs out (the speech it ends on is the last
-        utterance) or is closed."""
+        utterance) or is closed; with ``drafts``, also the endpointer's drafts."""
         at = self.now()
         for frame, at in self._frames():
             if self.mode == "push_to_talk":
@@ -517,7 +530,7 @@ class AudioSource(ABC):
                 utterance = self._endpointer.push(frame, at)
             else:
                 continue
-            if utterance is not None:
+            if utterance is not None and (utterance.final or drafts):
                 yield utterance
         if self.mode == "hands_free" and not self._closed.is_set():
             last = self._endpointer.flush(at)
@@ -851,7 +864,8 @@ class WavPushToTalk:
     def stop_talking(self) -> None:
         self._released.release()
 
-    def utterances(self) -> Iterator[Utterance]:
+    def utterances(self, drafts: bool = False) -> Iterator[Utterance]:
+        """One file per press of the talk key (whole clips: no drafts)."""
         clips = self._files.utterances()
         while True:
             self._released.acquire()

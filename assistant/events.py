@@ -28,6 +28,10 @@ class Utterance:
     """Monotonic time at which the speaker stopped (last voiced sample)."""
     detected_at: float
     """Monotonic time at which the endpointer decided the utterance was over."""
+    final: bool = True
+    """False for a draft: the speech so far, handed on after a short silence so that transcription
+    starts while the endpointer waits out the rest; the final utterance of the same speech (the same
+    ``speech_end``) follows unless the speaker goes on."""
 
     @property
     def duration_s(self) -> float:

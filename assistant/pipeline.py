@@ -140,6 +140,8 @@ class Assistant:
         self.voice: Voice | None = None
         """Speaks each event's outcome when set; the microphone is deaf to it meanwhile."""
         self._turns = threading.Lock()
+        self._draft: tuple[tuple, Transcript] | None = None
+        """The last draft's transcript, under the key its final utterance must have to use it."""
 
     @classmethod
     def from_config(cls, config: AssistantConfig, with_speech: bool = True) -> Assistant:
@@ -170,13 +172,36 @@ class Assistant:
         """The driver's answer by key (the dashboard's Y and N): the same as saying yes or no."""
         return self.handle_text("yes" if yes else "no", source="key")
 
+    def hear(self, utterance: Utterance, received_at: float | None = None) -> Event | None:
+        """What the endpointer hands on: a draft is transcribed ahead and kept (no event yet), a final
+        utterance is acted on (:meth:`handle_utterance`)."""
+        if utterance.final:
+            return self.handle_utterance(utterance, received_at)
+        expected = self.expected_sentences()
+        self._draft = (_draft_key(utterance, expected), self._transcribe(utterance, expected))
+        return None
+
     def handle_utterance(self, utterance: Utterance, received_at: float | None = None) -> Event:
-        """Transcribe, then act; ``received_at`` is when the utterance left the endpointer (real time)."""
+        """Transcribe, then act; ``received_at`` is when the utterance left the endpointer (real time).
+
+        The transcript of the last draft stands in when no voice came after it (the same speech end)
+        and the car expects the same sentences as then.
+        """
         received_at = received_at or time.monotonic()
+        expected = self.expected_sentences()
+        draft, self._draft = self._draft, None
+        if draft is not None and draft[0] == _draft_key(utterance, expected):
+            transcript = draft[1]
+        else:
+            transcript = self._transcribe(utterance, expected)
+        return self._act(
+            transcript, utterance.source, utterance.endpoint_ms, received_at, spoken=True, heard_at=time.monotonic()
+        )
+
+    def _transcribe(self, utterance: Utterance, expected: list[str]) -> Transcript:
         if self.transcriber is None:
             raise RuntimeError("this assistant was built without speech recognition")
-        transcript = self.transcriber.transcribe(utterance, expected=self.expected_sentences())
-        return self._act(transcript, utterance.source, utterance.endpoint_ms, received_at, spoken=True)
+        return self.transcriber.transcribe(utterance, expected=expected)
 
     def expected_sentences(self) -> list[str]:
         """What the driver most likely says next, for the recognizer: after "Who should I call?", a
@@ -211,8 +236,16 @@ class Assistant:
         return self.dialogue.expecting(self.clock(), intents)
 
     def _act(
-        self, transcript: Transcript, source: str, endpoint_ms: float, started: float, spoken: bool
+        self,
+        transcript: Transcript,
+        source: str,
+        endpoint_ms: float,
+        started: float,
+        spoken: bool,
+        heard_at: float | None = None,
     ) -> Event:
+        """``started``: when the endpointer decided (or the text came); ``heard_at``: when the
+        transcript was there (the same for text)."""
         with self._turns:
             turns = self._take_turns(transcript, spoken)
             action_started = time.monotonic()
@@ -221,6 +254,7 @@ class Assistant:
         timings = {
             "endpoint": endpoint_ms,
             "asr": transcript.asr_ms,
+            "asr_wait": ((heard_at or started) - started) * 1000,
             "nlu": sum(turn.evidence.prediction.nlu_ms for turn in turns if turn.evidence),
             "action": (done - action_started) * 1000,
             "total": endpoint_ms + (done - started) * 1000,
@@ -414,7 +448,15 @@ class Assistant:
         if isinstance(source, MicrophoneSource):  # a replayed file never hears the car
             source.mute_while(self._car_audible)
         for utterance, received_at in _read_in_background(source, stop or threading.Event()):
-            yield self.handle_utterance(utterance, received_at)
+            event = self.hear(utterance, received_at)
+            if event is not None:
+                yield event
+
+
+def _draft_key(utterance: Utterance, expected: list[str]) -> tuple:
+    """A draft serves the final utterance of the same speech (no voice since), heard with the same
+    expectations."""
+    return utterance.source, utterance.speech_end, tuple(expected)
 
 
 EXPECTED_PER_COMMAND = 8
@@ -504,7 +546,8 @@ _END = object()
 
 
 def _read_in_background(source, stop: threading.Event) -> Iterator[tuple[Utterance, float]]:
-    """Run the source's endpointing on a reader thread; hand over utterances with their arrival time.
+    """Run the source's endpointing on a reader thread; hand over utterances, drafts included, with
+    their arrival time. A draft with anything behind it is skipped: it is too late to save time.
 
     Errors on the reader thread (a microphone unplugged) are re-raised here, on the caller's thread.
     """
@@ -512,7 +555,7 @@ def _read_in_background(source, stop: threading.Event) -> Iterator[tuple[Utteran
 
     def read() -> None:
         try:
-            for utterance in source.utterances():
+            for utterance in source.utterances(drafts=True):
                 handoff.put((utterance, time.monotonic()))
                 if stop.is_set():
                     break
@@ -532,5 +575,6 @@ def _read_in_background(source, stop: threading.Event) -> Iterator[tuple[Utteran
             return
         if isinstance(item, Exception):
             raise item
-        yield item
+        if item[0].final or handoff.empty():
+            yield item
     source.close()

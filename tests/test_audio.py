@@ -101,6 +101,30 @@ def test_one_command_is_one_utterance_about_as_long_as_the_speech(spoken_wav):
     assert utterance.audio.dtype == np.float32
 
 
+def test_a_draft_of_the_speech_comes_before_its_final_utterance(spoken_wav):
+    path = spoken_wav(HIGH_BEAMS)
+    draft, final = WavFileSource([path]).utterances(drafts=True)
+    assert not draft.final and final.final
+    assert draft.speech_end == final.speech_end  # the same speech, nothing said since
+    options = EndpointerOptions()
+    waited_ms = (options.frames(options.silence_ms) - options.frames(options.draft_ms)) * FRAME_S * 1000
+    assert final.detected_at - draft.detected_at == pytest.approx(waited_ms / 1000)
+    assert np.array_equal(final.audio[: len(draft.audio)], draft.audio)
+    assert [u.final for u in replay(path)] == [True]  # no drafts unless asked for
+
+
+def test_speech_going_on_after_a_draft_is_one_utterance_and_drafts_can_be_off(spoken_wav, wav_file):
+    first = np.trim_zeros(load_wav(spoken_wav(HIGH_BEAMS)), "b")  # espeak's own trailing silence off
+    second = load_wav(spoken_wav(TEMPERATURE))
+    path = wav_file(np.concatenate([first, silence(0.2), second]))  # a pause under silence_ms
+    *drafts, final = WavFileSource([path]).utterances(drafts=True)
+    assert final.final and not any(d.final for d in drafts) and len(drafts) >= 2
+    assert drafts[0].speech_end < final.speech_end == drafts[-1].speech_end
+    assert final.duration_s > (len(first) + len(second)) / SAMPLE_RATE
+    no_drafts = WavFileSource([path], EndpointerOptions(draft_ms=0)).utterances(drafts=True)
+    assert [u.final for u in no_drafts] == [True]
+
+
 def test_two_commands_a_pause_apart_are_two_utterances(spoken_wav, wav_file):
     first, second = load_wav(spoken_wav(HIGH_BEAMS)), load_wav(spoken_wav(TEMPERATURE))
     path = wav_file(np.concatenate([silence(0.5), first, silence(1.5), second]))

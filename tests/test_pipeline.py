@@ -28,7 +28,8 @@ def test_typed_command_changes_the_car_and_reports_every_stage(assistant):
     assert event.status == "done" and event.intent == "lights"
     assert assistant.vehicle.state.lights.high_beams and assistant.vehicle.state.lights.headlights
     assert "High beams on" in event.outcome
-    assert set(event.timings_ms) == {"endpoint", "asr", "nlu", "action", "total"}
+    assert set(event.timings_ms) == {"endpoint", "asr", "asr_wait", "nlu", "action", "total"}
+    assert event.timings_ms["asr_wait"] == 0
     assert event.timings_ms["total"] >= event.timings_ms["nlu"] > 0
     assert [name for name, _ in event.ranking[:1]] == ["lights"]
 
@@ -71,10 +72,44 @@ def test_utterance_timings_run_from_end_of_speech(assistant):
     assert event.timings_ms["total"] >= 300 + event.timings_ms["nlu"]
 
 
+class CountingTranscriber(FakeTranscriber):
+    def __init__(self) -> None:
+        self.heard: list[Utterance] = []
+
+    def transcribe(self, utterance: Utterance, expected: Sequence[str] = ()) -> Transcript:
+        self.heard.append(utterance)
+        return super().transcribe(utterance, expected)
+
+
+def test_a_draft_is_transcribed_ahead_and_serves_its_final_utterance(assistant):
+    import numpy as np
+
+    assistant.reset()
+    assistant.transcriber = whisper = CountingTranscriber()
+    audio = np.zeros(3200, dtype=np.float32)
+    draft = Utterance(audio[:1600], "open the sunroof", speech_end=20.0, detected_at=20.1, final=False)
+    assert assistant.hear(draft) is None and assistant.vehicle.state.windows.sunroof == 0
+    event = assistant.hear(Utterance(audio, "open the sunroof", speech_end=20.0, detected_at=20.3))
+    assert event.status == "done" and assistant.vehicle.state.windows.sunroof == 100
+    assert whisper.heard == [draft]  # the final utterance was not transcribed again
+
+
+def test_a_draft_the_speaker_went_on_after_is_not_used(assistant):
+    import numpy as np
+
+    assistant.reset()
+    assistant.transcriber = whisper = CountingTranscriber()
+    audio = np.zeros(3200, dtype=np.float32)
+    assistant.hear(Utterance(audio[:1600], "open the", speech_end=30.0, detected_at=30.1, final=False))
+    event = assistant.hear(Utterance(audio, "open the sunroof", speech_end=30.8, detected_at=31.1))
+    assert event.transcript == "open the sunroof" and assistant.vehicle.state.windows.sunroof == 100
+    assert len(whisper.heard) == 2
+
+
 class MicrophoneUnpluggedAfterOneCommand:
     """A voice source whose reader fails mid-stream, as a microphone pulled out does."""
 
-    def utterances(self):
+    def utterances(self, drafts: bool = False):
         import numpy as np
 
         yield Utterance(np.zeros(1600, dtype=np.float32), "open the sunroof", speech_end=1.0, detected_at=1.3)

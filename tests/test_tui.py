@@ -532,7 +532,7 @@ class SteadyMicrophone:
         self.mode = mode
         self._closed = threading.Event()
 
-    def utterances(self) -> Iterator[Any]:
+    def utterances(self, drafts: bool = False) -> Iterator[Any]:
         self._closed.wait()
         yield from ()
 
@@ -654,7 +654,7 @@ class Chatty(SteadyMicrophone):
         super().__init__()
         self.speak = speak
 
-    def utterances(self) -> Iterator[Utterance]:
+    def utterances(self, drafts: bool = False) -> Iterator[Utterance]:
         self.speak.wait(30)
         for _ in range(4):
             yield Utterance(np.zeros(SAMPLE_RATE // 2, dtype=np.float32), "chatty", 0.0, 0.0)

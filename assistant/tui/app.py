@@ -289,7 +289,9 @@ class CarDashboard(App[int], inherit_bindings=False):
         self.post_message(AssistantLoaded(assistant))
         for job in iter(self._jobs.get, None):
             try:
-                self.post_message(self._abandonable(lambda job=job: job.run(assistant)))
+                message = self._abandonable(lambda job=job: job.run(assistant))
+                if message is not None:  # a draft, transcribed ahead, says nothing yet
+                    self.post_message(message)
             except backend.Abandoned:
                 return
 
@@ -345,7 +347,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         """
         problem = ""
         try:
-            for utterance in source.utterances():
+            for utterance in source.utterances(drafts=True):
                 self._jobs.put(backend.Spoken(utterance, time.monotonic()))
                 if self._stop.is_set():
                     return

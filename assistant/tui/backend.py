@@ -184,9 +184,10 @@ class Spoken:
     utterance: Utterance
     received_at: float
 
-    def run(self, assistant: Assistant) -> Message:
+    def run(self, assistant: Assistant) -> Message | None:
         try:
-            return Heard(assistant.handle_utterance(self.utterance, self.received_at))
+            event = assistant.hear(self.utterance, self.received_at)
+            return None if event is None else Heard(event)
         except Exception as error:  # Whisper failing mid-run: voice goes off, typing still works
             return SpeechFailed(str(error))
 
