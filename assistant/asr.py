@@ -137,14 +137,27 @@ class Transcriber:
         """How many tokens Whisper spends on ``prompt`` (as faster-whisper encodes it)."""
         return len(self._model.hf_tokenizer.encode(" " + prompt.strip()).ids)
 
-    def fit_prompt(self, prompt: str) -> str:
-        """The prompt cut to what Whisper keeps: its comma-separated tail dropped, never its start."""
-        if self.prompt_tokens(prompt) <= PROMPT_TOKENS:
+    def fit_prompt(self, prompt: str, tokens: int = PROMPT_TOKENS) -> str:
+        """The prompt cut to ``tokens`` (by default what Whisper keeps): its comma-separated tail
+        dropped, never its start."""
+        if self.prompt_tokens(prompt) <= tokens:
             return prompt
         items = prompt.rstrip(".").split(", ")
-        while len(items) > 1 and self.prompt_tokens(", ".join(items) + ".") > PROMPT_TOKENS:
+        while len(items) > 1 and self.prompt_tokens(", ".join(items) + ".") > tokens:
             items.pop()
         return ", ".join(items) + "."
+
+    def prompt_for(self, expected: Sequence[str]) -> str | None:
+        """The prompt for one utterance: the vocabulary, then the sentences the car expects now,
+        last, where Whisper leans on a prompt most (an expected 'Answer.' decoded as itself
+        rather than 'And so...')."""
+        if not expected:
+            return self.initial_prompt
+        awaited = " ".join(_whisper_style(sentence) for sentence in expected)
+        if not self.initial_prompt:
+            return awaited
+        room = PROMPT_TOKENS - self.prompt_tokens(awaited) - 1
+        return f"{self.fit_prompt(self.initial_prompt, room)} {awaited}" if room > 0 else awaited
 
     def warm_up(self) -> None:
         """Run one decode on 1 s of silence, so the first real command is not the slow one."""
@@ -153,8 +166,8 @@ class Transcriber:
     def transcribe(self, speech: Utterance | np.ndarray, expected: Sequence[str] = ()) -> Transcript:
         """Transcribe 16 kHz mono float32 audio (or an utterance's).
 
-        ``expected``: sentences the car expects now (a ringing phone's "answer"); each is scored
-        against the audio with Whisper's text and the grammar's sentences close to it, and the best
+        ``expected``: sentences the car expects now (a ringing phone's "answer"); they end the prompt
+        (:meth:`prompt_for`), and each is scored against the audio with Whisper's text and the grammar's sentences close to it, and the best
         is taken unless one of those is likelier by more than :data:`EXPECTED_MARGIN`, even when
         Whisper's text is a command too ('Mute.' for a muffled 'hang up').
         """
@@ -169,7 +182,7 @@ class Transcriber:
             without_timestamps=True,
             condition_on_previous_text=False,
             vad_filter=False,
-            initial_prompt=self.initial_prompt,
+            initial_prompt=self.prompt_for(expected),
             hotwords=self.hotwords,
             max_new_tokens=token_cap(len(audio) / SAMPLE_RATE),
         )

@@ -110,6 +110,16 @@ def test_a_prompt_longer_than_whisper_keeps_loses_its_tail_not_its_start():
 
 
 @pytest.mark.slow
+def test_the_sentences_the_car_expects_end_the_prompt_within_what_whisper_keeps():
+    long = "Voice commands: " + ", ".join(f"item {n}" for n in range(200)) + "."
+    transcriber = Transcriber(initial_prompt=long)
+    prompt = transcriber.prompt_for(["answer", "pick up"])
+    assert prompt.startswith("Voice commands: item 0,") and prompt.endswith(" Answer. Pick up.")
+    assert transcriber.prompt_tokens(prompt) <= PROMPT_TOKENS
+    assert transcriber.prompt_for([]) == transcriber.initial_prompt
+
+
+@pytest.mark.slow
 def test_spoken_chatter_stays_free_text_and_a_spoken_command_is_a_grammar_sentence(spoken_wav):
     from assistant.audio import load_wav
 
