@@ -326,10 +326,13 @@ def collapse_repeats(text: str) -> str:
 
     A text that is one run of words repeated (at least twice, the last copy possibly cut) becomes
     that run; a loop that starts mid-text ('open the left window, open, open, open') loses its tail.
+    Loops inside loops are undone from the inside out ('open the driver window, open the driver
+    window, open, open, open' → 'open the driver window').
     """
     words = text.split()
     bare = [w.strip(",.!?").lower() for w in words]
-    return " ".join(words[: _end_of_first_copy(bare)]).rstrip(",")
+    collapsed = " ".join(words[: _end_of_first_copy(bare)]).rstrip(",")
+    return text if collapsed == text else collapse_repeats(collapsed)
 
 
 def _end_of_first_copy(bare: list[str]) -> int:

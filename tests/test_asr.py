@@ -90,6 +90,8 @@ def test_repetition_loops_collapse_to_one_copy():
         == "Turn on the high beams"
     )
     assert collapse_repeats("Call mom.") == "Call mom."
+    loop_in_a_loop = "Open the driver window, open the driver window, open the driver window, open, open, open,"
+    assert collapse_repeats(loop_in_a_loop) == "Open the driver window"
     assert collapse_repeats("open the window and the sunroof") == "open the window and the sunroof"
     assert (
         collapse_repeats("Open the map left window, open, open, open, open")
