@@ -297,10 +297,10 @@ class Assistant:
             self.dialogue, reply = self.dialogue.hear(text, now)
             if reply.kind != "other":
                 return [self._answered(reply)]
-        several = self._several(text, heard, now)
+        turn = self._judged(text, heard, now)
+        several = [] if self._one_listed_command(turn) else self._several(text, heard, now)
         if several:
             return several
-        turn = self._judged(text, heard, now)
         if question is not None and question.slot:
             value = (
                 None
@@ -370,6 +370,16 @@ class Assistant:
                 return [replace(turn, text=part) for turn, part in zip(turns, parts, strict=True)]
         return []
 
+    def _one_listed_command(self, turn: Turn) -> bool:
+        """A command a template says word for word, every value from a list: not cut at its commas
+        ('a triple shot, light roast, iced coffee'). A free-text value may have swallowed a second
+        command ('navigate to the airport and turn on the A/C'), so such a command can still be cut."""
+        if not _template_command(turn):
+            return False
+        command = turn.decision.command
+        lists = self.library.slot_lists(command.intent)
+        return not any(slot_list.free_text for slot in command.slots for slot_list in lists.get(slot, []))
+
     def _referred(self, text: str, turn: Turn, heard: Transcript | None, now: float) -> Turn | None:
         """``text`` read against the last command: a correction of it ("no, dad") or a reference back
         to it ("turn it off", "the passenger one too", "a bit more"); None when it is neither, when
@@ -377,8 +387,7 @@ class Assistant:
         word ("make it a bit warmer" after "turn the fan up": the 'it' is the cabin's)."""
         last = self.dialogue.recent(now)
         decided = turn.decision
-        whole = decided.verdict == "act" and turn.evidence is not None and turn.evidence.template_matched
-        if last is None or whole or (decided.verdict == "act" and decided.command.intent != last.intent):
+        if last is None or _template_command(turn) or (decided.verdict == "act" and decided.command.intent != last.intent):
             return None
         rest = correction(text)
         if rest:
@@ -451,6 +460,11 @@ class Assistant:
             event = self.hear(utterance, received_at)
             if event is not None:
                 yield event
+
+
+def _template_command(turn: Turn) -> bool:
+    """The policy acts on it, and a template says it word for word."""
+    return turn.decision.verdict == "act" and turn.evidence is not None and turn.evidence.template_matched
 
 
 def _draft_key(utterance: Utterance, expected: list[str]) -> tuple:

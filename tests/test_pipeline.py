@@ -430,3 +430,17 @@ def test_talk_after_a_slot_question_is_no_answer(conversation):
     assert conversation.handle_text("call").outcome == "Who should I call?"
     assert conversation.handle_text("well, look").status == "refused"
     assert conversation.vehicle.state.phone.status == "idle"
+
+
+def test_a_command_a_template_says_with_listed_values_is_never_cut_at_its_commas(assistant):
+    """'a triple shot, light roast, iced coffee' is one order: a whole that a template says, every
+    value from a list, stays whole; a free-text value may hide a second command, so it may be cut."""
+    from assistant.pipeline import Turn
+
+    def turn(text: str) -> Turn:
+        evidence = assistant.understander.understand(text)
+        return Turn(assistant.policy.decide(evidence), evidence)
+
+    assert assistant._one_listed_command(turn("turn on the headlights"))
+    assert not assistant._one_listed_command(turn("navigate to the airport"))  # free text
+    assert not assistant._one_listed_command(turn("lights on the sunroof please"))  # no template
