@@ -982,7 +982,7 @@ class EchoAssistant:
     def handle_text(self, text: str, source: str = "typed") -> Event:
         return self._event(text, source)
 
-    def handle_utterance(self, utterance: Utterance, received_at: float | None = None) -> Event:
+    def hear(self, utterance: Utterance, received_at: float | None = None) -> Event:
         return self._event(f"{utterance.duration_s:.1f} s of speech", utterance.source)
 
     @staticmethod

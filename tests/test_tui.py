@@ -638,7 +638,7 @@ class Watched:
         with self._visit(text):
             return ScriptedAssistant.handle_text(self, text, source)  # type: ignore[arg-type]
 
-    def handle_utterance(self, utterance: Utterance, received_at: float | None = None) -> Event:
+    def hear(self, utterance: Utterance, received_at: float | None = None) -> Event:
         with self._visit("spoken"):
             return ScriptedAssistant.handle_text(self, "heard", utterance.source)  # type: ignore[arg-type]
 
@@ -864,7 +864,7 @@ class Overheard(ScriptedAssistant):
         super().__init__()
         self.heard: list[Utterance] = []
 
-    def handle_utterance(self, utterance: Utterance, received_at: float | None = None) -> Event:
+    def hear(self, utterance: Utterance, received_at: float | None = None) -> Event:
         self.heard.append(utterance)
         return self.handle_text("heard", utterance.source)
 
