@@ -125,6 +125,13 @@ class Finished:
     stderr: str
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """Ctrl-C reaches the command as it would in a terminal, even when the test run itself was
+    started in the background (where the shell has SIGINT ignored, and Python then never turns it
+    into KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Running:
     """A ``car-assistant`` process of its own, its output read line by line as it comes."""
 
@@ -136,6 +143,7 @@ class Running:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_ctrl_c_as_in_a_terminal,
         )
         self.stdout: list[str] = []
         self.stderr: list[str] = []
