@@ -167,9 +167,10 @@ class Transcriber:
         """Transcribe 16 kHz mono float32 audio (or an utterance's).
 
         ``expected``: sentences the car expects now (a ringing phone's "answer"); they end the prompt
-        (:meth:`prompt_for`), and each is scored against the audio with Whisper's text and the grammar's sentences close to it, and the best
-        is taken unless one of those is likelier by more than :data:`EXPECTED_MARGIN`, even when
-        Whisper's text is a command too ('Mute.' for a muffled 'hang up').
+        (:meth:`prompt_for`), and each is scored against the audio with Whisper's text and the
+        grammar's sentences close to it, and the best is taken unless one of those is likelier by
+        more than :data:`EXPECTED_MARGIN`, even when Whisper's text is a command too ('Mute.' for a
+        muffled 'hang up').
         """
         audio = speech.audio if isinstance(speech, Utterance) else speech
         started = time.perf_counter()

@@ -377,8 +377,7 @@ class Assistant:
         if not _template_command(turn):
             return False
         command = turn.decision.command
-        lists = self.library.slot_lists(command.intent)
-        return not any(slot_list.free_text for slot in command.slots for slot_list in lists.get(slot, []))
+        return not any(self.understander.slots.free_text(command.intent, slot) for slot in command.slots)
 
     def _referred(self, text: str, turn: Turn, heard: Transcript | None, now: float) -> Turn | None:
         """``text`` read against the last command: a correction of it ("no, dad") or a reference back
@@ -387,7 +386,11 @@ class Assistant:
         word ("make it a bit warmer" after "turn the fan up": the 'it' is the cabin's)."""
         last = self.dialogue.recent(now)
         decided = turn.decision
-        if last is None or _template_command(turn) or (decided.verdict == "act" and decided.command.intent != last.intent):
+        if (
+            last is None
+            or _template_command(turn)
+            or (decided.verdict == "act" and decided.command.intent != last.intent)
+        ):
             return None
         rest = correction(text)
         if rest:

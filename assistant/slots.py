@@ -150,7 +150,7 @@ class SlotResolver:
         from_template = self.templates.slots(text, intent)
         if from_template is not None and not self._disputed(intent, from_template, spans):
             from_template = {
-                slot: self._known(slot, value) if self._free_text(intent, slot) else value
+                slot: self._known(slot, value) if self.free_text(intent, slot) else value
                 for slot, value in self._narrowed(intent, from_template, spans).items()
             }
             trust = {
@@ -186,7 +186,7 @@ class SlotResolver:
         took 'next', which says the action is next, not play; worth a question, not an action."""
         doubted = dict(trust)
         for slot, value in values.items():
-            if not self._free_text(intent, slot):
+            if not self.free_text(intent, slot):
                 continue
             said = f" {normalize(str(value))} "
             if any(
@@ -198,7 +198,8 @@ class SlotResolver:
                 doubted[slot] = min(doubted[slot], UNVOUCHED)
         return doubted
 
-    def _free_text(self, intent: str, slot: str) -> bool:
+    def free_text(self, intent: str, slot: str) -> bool:
+        """Whether ``slot`` of ``intent`` takes free text (a wildcard list) rather than listed values."""
         return any(lst.free_text for lst in self._lists.get(intent, {}).get(slot, []))
 
     def _disputed(self, intent: str, values: dict[str, SlotValue], spans: tuple[TaggedSpan, ...]) -> bool:
@@ -207,7 +208,7 @@ class SlotResolver:
         return any(
             span.slot != slot and f" {span.text} " in f" {value} "
             for slot, value in values.items()
-            if self._free_text(intent, slot)
+            if self.free_text(intent, slot)
             for span in spans
         )
 
@@ -221,7 +222,7 @@ class SlotResolver:
         narrowed = dict(values)
         for slot, value in values.items():
             inside = [span for span in spans if span.slot == slot and f" {span.text} " in f" {value} "]
-            if not self._free_text(intent, slot) or not inside:
+            if not self.free_text(intent, slot) or not inside:
                 continue
             first = min(inside, key=lambda span: span.start)
             after = f" {value} ".split(f" {first.text} ", 1)[1].split()
@@ -234,7 +235,7 @@ class SlotResolver:
     ) -> float:
         """``trust`` for a listed value; for free text, ``unvouched`` unless it is a sample value,
         and ``TALK`` when it runs far past the longest sample."""
-        if not self._free_text(intent, slot):
+        if not self.free_text(intent, slot):
             return trust
         samples = self._samples[slot]  # a free-text list has sample values: the YAML loader sees to it
         said = normalize(str(value))
