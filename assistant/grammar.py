@@ -7,6 +7,10 @@ of its templates, and a transcript is corrected phrase by phrase: every short sp
 is looked up among those phrases by letters (space-free, rapidfuzz) and by a rough sound key, and
 each close phrase put in its place makes a candidate. Candidates the grammar accepts (hassil's
 matcher, wildcards included) go to the recognizer, which scores them against the audio and decides.
+
+Letters miss what Whisper hears too badly ("a great cup" for "a drip coffee"), so the grammar is also
+kept as a graph of words (:func:`word_graph`), small even when the sentences are not: the recognizer
+compiles it to Whisper's tokens and decodes within it (``assistant/constrained.py``).
 """
 
 from __future__ import annotations
@@ -83,6 +87,7 @@ class Grammar:
         self._sentences = _compile(library, wildcard=".+")
         self._closed_sentences = _compile(library, wildcard=None)
         self._hassil = to_hassil(library)
+        self.graph = word_graph(library)
         self.min_similarity = min_similarity
         self.phrases = tuple(sorted(_closed_list_phrases(library) | _template_phrases(library)))
         self._letters = [phrase.replace(" ", "") for phrase in self.phrases]
@@ -163,6 +168,91 @@ class Grammar:
             ):
                 near[index] = max(near.get(index, 0.0), score - SOUND_DISCOUNT)
         return list(near.items())
+
+
+@dataclass(frozen=True)
+class WordGraph:
+    """What the grammar lets follow what, word by word: node ``n``'s steps are ``edges[n]``, each a
+    word (or ``None``, a step that says nothing) and the node it leads to. Every path from ``start``
+    to ``end`` is a sentence of the grammar; a free-text slot says one of its sample values, a range
+    one of its numbers in digits (as Whisper writes them)."""
+
+    edges: tuple[tuple[tuple[str | None, int], ...], ...]
+    start: int
+    end: int
+
+
+def word_graph(library: IntentLibrary) -> WordGraph:
+    """Every template of every intent as one :class:`WordGraph` (a node per word said, so it grows with
+    the templates and lists, not with the sentences they say)."""
+    builder = _GraphBuilder(library)
+    ends = [
+        builder.add(template.sentence.expression, 0)
+        for intent in library.intents.values()
+        for template in intent.templates
+    ]
+    end = builder.node()
+    for node in ends:
+        builder.edges[node].append((None, end))
+    return WordGraph(tuple(tuple(steps) for steps in builder.edges), 0, end)
+
+
+class _GraphBuilder:
+    def __init__(self, library: IntentLibrary) -> None:
+        self.library = library
+        self.edges: list[list[tuple[str | None, int]]] = [[]]
+
+    def node(self) -> int:
+        self.edges.append([])
+        return len(self.edges) - 1
+
+    def add(self, expression: Expression, start: int) -> int:
+        """The expression's words from node ``start``; returns the node they end at."""
+        if isinstance(expression, TextChunk):
+            return self.words(normalise(expression.text).split(), start)
+        if isinstance(expression, ListReference):
+            return self.join(start, [phrase.split() for phrase in _list_phrases(self.library, expression)])
+        if isinstance(expression, RuleReference):
+            return self.add(self.library.rules[expression.rule_name].expression, start)
+        if isinstance(expression, Permutation):
+            return self.join(start, [list(order) for order in permutations(expression.items)], self.sequence)
+        if isinstance(expression, Alternative):
+            end = self.join(start, [[item] for item in expression.items], self.sequence)
+            if expression.is_optional:
+                self.edges[start].append((None, end))
+            return end
+        if isinstance(expression, Group):
+            return self.sequence(list(expression.items), start)
+        return start
+
+    def sequence(self, items: list[Expression], start: int) -> int:
+        for item in items:
+            start = self.add(item, start)
+        return start
+
+    def words(self, words: list[str], start: int) -> int:
+        for word in words:
+            node = self.node()
+            self.edges[start].append((word, node))
+            start = node
+        return start
+
+    def join(self, start: int, branches: list, say=None) -> int:
+        """Each branch from ``start`` to one shared end (``say`` walks a branch; by default, words)."""
+        end = self.node()
+        for branch in branches:
+            self.edges[(say or self.words)(branch, start)].append((None, end))
+        return end
+
+
+def _list_phrases(library: IntentLibrary, reference: ListReference) -> list[str]:
+    slot_list = library.lists.get(reference.list_name)
+    if slot_list is None:  # an inline range: the grammar's regular expression takes any number too
+        return [str(n) for n in range(101)]
+    if slot_list.number_range:
+        start, stop, step = slot_list.number_range
+        return [str(n) for n in range(start, stop + 1, step)]
+    return sorted({normalise(phrase) for value in slot_list.values for phrase in value.phrases})
 
 
 def _nested(phrase: list[str], span: list[str]) -> bool:

@@ -10,8 +10,9 @@ import pytest
 from hassil.sample import sample_intents
 
 from assistant.asr import PROMPT_TOKENS, Transcriber, decide
+from assistant.constrained import TokenAutomaton
 from assistant.events import Transcript
-from assistant.grammar import Grammar, normalise
+from assistant.grammar import Grammar, WordGraph, normalise
 from assistant.intents import DEFAULT_INTENTS, load_intents, to_hassil
 from assistant.pipeline import vocabulary_prompt
 
@@ -65,9 +66,61 @@ def test_accepts_what_the_templates_say_and_nothing_else(small):
 def test_accepts_every_sentence_hassil_samples_from_the_real_files(path):
     library = load_intents(path)
     grammar = Grammar(library)
-    sampled = [text for _intent, text, *_ in itertools.islice(sample_intents(to_hassil(library)), 0, 60000, 97)]
+    sampled = [
+        text for _intent, text, *_ in itertools.islice(sample_intents(to_hassil(library)), 0, 60000, 97)
+    ]
     assert len(sampled) > 30
     assert [text for text in sampled if not grammar.accepts(text)] == []
+
+
+def sentences_of(graph: WordGraph) -> set[str]:
+    """Every path from start to end, its words joined (the small grammar's graph has no loops)."""
+    sentences, stack = set(), [(graph.start, ())]
+    while stack:
+        node, words = stack.pop()
+        if node == graph.end:
+            sentences.add(" ".join(words))
+        stack += [(following, (*words, word) if word else words) for word, following in graph.edges[node]]
+    return sentences
+
+
+def test_the_word_graph_says_the_grammars_sentences_with_free_text_held_to_its_samples(small):
+    sentences = sentences_of(small.graph)
+    # [can i get] × [a|an] × [size] × drink × [with milk] = 2 × 3 × 4 × 3 × 3, and one message to anna
+    assert len(sentences) == 216 + 1
+    assert {
+        "can i get a twelve ounce iced mocha with soy milk",
+        "latte",
+        "send a message to anna",
+    } <= sentences
+    assert all(small.accepts(sentence) for sentence in sentences)
+
+
+def walk(automaton: TokenAutomaton, text: str, end_of_text: int = 0) -> bool:
+    """Whether the automaton takes ``text`` (a token a character) to its end."""
+    state = automaton.start
+    for token in [ord(character) for character in text] + [end_of_text]:
+        tokens, states = automaton.moves(state)
+        if token not in tokens:
+            return False
+        state = states[list(tokens).index(token)]
+    return True
+
+
+def test_the_token_automaton_takes_what_whisper_would_write_for_a_grammar_sentence(small):
+    automaton = TokenAutomaton(small.graph, lambda text: [ord(c) for c in text], end_of_text=0)
+    assert walk(automaton, " Can I get a twelve ounce, iced mocha with soy milk.")
+    assert walk(automaton, " latte with skim milk?")
+    assert walk(automaton, " Latte?")
+    assert walk(automaton, " Send a message to anna.")
+    assert not walk(automaton, " Can I get a tea.")  # not the grammar's
+    assert walk(automaton, " Can I get a latte")  # Whisper ends some sentences with no stop
+    assert not walk(automaton, " Can I get a latte,")
+    assert not walk(automaton, " Can I get a twelve, ounce latte.")  # a comma only where a phrase ends
+    assert not walk(automaton, " Can I get a latte,.")  # and a word after it
+    assert not walk(automaton, " Can I get a Latte.")  # capitals only first, and for "I"
+    assert not walk(automaton, " Can i get a latte.")
+    assert not walk(automaton, " Send a message to bob.")  # free text is held to its samples
 
 
 def test_a_misheard_command_finds_its_sentence(small):
