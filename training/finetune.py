@@ -235,11 +235,27 @@ def weight_memory(model) -> dict[str, float]:
     }
 
 
+def _without_cpu_repacking(encoder):
+    """The 4-bit layers kept in the layout they train in.
+
+    On CPUs with AVX512-BF16, bitsandbytes repacks a 4-bit layer's weights for inference the first
+    time it runs outside training (the Trainer's evaluation after epoch 1) and never back, and the next
+    training step fails ('a view of a leaf Variable that requires grad is being used in an in-place
+    operation'). Other CPUs never repack, so training is the same everywhere.
+    """
+    from bitsandbytes.nn import Linear4bit
+
+    for module in encoder.modules():
+        if isinstance(module, Linear4bit):
+            module.support_avx512bf16_for_cpu = False
+    return encoder
+
+
 def build_model(config: TrainConfig, labels: list[str], tags: list[str]):
     """The only place the two variants differ: a 4-bit encoder with LoRA adapters, or a plain one."""
     encoder = load_encoder(config.variant, config.resolved_base_model)
     if config.variant == "qlora":
-        encoder = with_lora(encoder, config.lora)
+        encoder = with_lora(_without_cpu_repacking(encoder), config.lora)
     return joint_model(encoder, len(labels), len(tags), config.dropout, config.label_smoothing)
 
 
