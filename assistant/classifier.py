@@ -29,6 +29,10 @@ from assistant.events import Prediction, TaggedSpan
 if TYPE_CHECKING:
     import torch
 
+# bitsandbytes notes, as it is imported, that optional hub kernels are missing (we run offline):
+# quieted here, before anything imports it, so that a command's error stays its one line on stderr
+logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+
 VARIANTS = ("bert", "qlora")
 BUNDLED_BASE = "bundled:all-MiniLM-L6-v2"
 BUNDLED_BASE_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -72,8 +76,7 @@ def tag_names(slots: list[str]) -> list[str]:
 
 
 def quiet_model_libraries() -> None:
-    """Silence load reports and a bitsandbytes notice about optional hub kernels (we run offline)."""
-    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    """Silence the model libraries' load reports."""
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.set_verbosity_error()
