@@ -26,7 +26,7 @@ from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_suppressed_tokens
 
-from assistant.constrained import TokenAutomaton, search
+from assistant.constrained import TokenAutomaton, forced_scores, search
 from assistant.events import SAMPLE_RATE, Transcript, Utterance
 from assistant.grammar import Grammar, normalise
 
@@ -47,6 +47,11 @@ still be taken. Small: a larger prior turned other commands over a ringing phone
 (scripts/bench_ringing.py, chosen on its own lines, not the evaluation sets)."""
 RESCORE_TAIL_S = 1.0
 """Audio the rescoring pass encodes beyond the utterance (a short window: its cost grows with it)."""
+GRAMMAR_END_FLOOR = -5.0
+"""Log-probability of the end of text below which a grammar sentence is no candidate: Whisper hears
+the speech go on after it ('The headlights on' of 'the headlights on that truck are blinding' ends at
+-6.6), so it is a command cut out of talk. On Rhino's benchmark (clean, 9 and 6 dB) every right
+grammar sentence ended at -4.2 or above."""
 GRAMMAR_BEAM = 1
 """Paths the grammar-constrained decoding keeps. Of the 50 clips of Rhino's benchmark at 6 and 9 dB
 that letters missed, it said the labelled order for 39 with one path (p50 257 ms) and for 39 with two
@@ -103,7 +108,9 @@ class Transcriber:
     With a ``grammar``, a transcript the grammar does not say is checked against the grammar's
     sentences close to it (:meth:`Grammar.candidates`): Whisper's decoder scores them and its own text
     against the audio in one teacher-forced batch, and the best grammar sentence replaces the free
-    text unless the free text is likelier by more than ``grammar_margin`` nats. Whisper also decodes
+    text unless the free text is likelier by more than ``grammar_margin`` nats (ends of text
+    included; a sentence Whisper would not end where it ends, :data:`GRAMMAR_END_FLOOR`, is no
+    candidate). Whisper also decodes
     the audio again held to the grammar (:meth:`constrained`, ``grammar_beam`` paths), and that
     sentence joins the candidates. Chatter stays as Whisper wrote it: every grammar sentence is much
     less likely than its own text.
@@ -263,7 +270,8 @@ class Transcriber:
         if not near and not awaited:
             return guided
         encoded = self._encode_short(audio) if encoded is None else encoded
-        scores = self._align(encoded, [free.text, *near, *awaited])
+        scored = self._forced(encoded, [free.text, *near, *awaited])
+        scores = [said + end for said, end in scored]
         free_and_near, awaited_scores = scores[: 1 + len(near)], scores[1 + len(near) :]
         if awaited and max(awaited_scores) >= max(free_and_near) - EXPECTED_MARGIN:
             best = int(np.argmax(awaited_scores))
@@ -276,17 +284,24 @@ class Transcriber:
                 grammar_score=lead,
                 expected_match=True,
             )
-        if accepted or not near:
+        ending = [i for i, (_, end) in enumerate(scored[1 : 1 + len(near)]) if end >= GRAMMAR_END_FLOOR]
+        if accepted or not ending:
             return guided
-        return decide(guided, near, free_and_near, self.grammar_margin)
+        return decide(
+            guided,
+            [near[i] for i in ending],
+            [free_and_near[0], *(free_and_near[1 + i] for i in ending)],
+            self.grammar_margin,
+        )
 
     def score(self, audio: np.ndarray, texts: list[str]) -> list[float]:
-        """Log-probability (nats) of each text given the audio: Whisper's decoder, teacher-forced.
+        """Log-probability (nats) of each text, its end included, given the audio: Whisper's decoder,
+        teacher-forced (:func:`assistant.constrained.forced_scores`).
 
         The audio is encoded once, over a short window (the utterance plus :data:`RESCORE_TAIL_S`),
-        and all texts are scored in one batch with CTranslate2's ``align``.
+        and all texts are scored in one batch.
         """
-        return self._align(self._encode_short(audio), texts)
+        return [said + end for said, end in self._forced(self._encode_short(audio), texts)]
 
     def constrained(self, audio: np.ndarray) -> list[str]:
         """The grammar's likeliest sentences for the audio, best first: Whisper's decoder held to what
@@ -296,9 +311,12 @@ class Transcriber:
     def _constrained(self, encoded: np.ndarray, seconds: float) -> list[str]:
         if self.grammar is None:
             return []
-        start = [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
         found = search(
-            self._model.model, encoded, start, self._automaton(self.grammar), beam=self.grammar_beam,
+            self._model.model,
+            encoded,
+            self._start(),
+            self._automaton(self.grammar),
+            beam=self.grammar_beam,
             max_tokens=token_cap(seconds),
         )
         return [self._tokenizer.decode(tokens).strip() for _, tokens in found]
@@ -306,7 +324,9 @@ class Transcriber:
     def _automaton(self, grammar: Grammar) -> TokenAutomaton:
         """The grammar's word graph over this model's tokens, compiled once per grammar."""
         if id(grammar) not in self._automata:
-            self._automata = {id(grammar): TokenAutomaton(grammar.graph, self._tokenizer.encode, self._tokenizer.eot)}
+            self._automata = {
+                id(grammar): TokenAutomaton(grammar.graph, self._tokenizer.encode, self._tokenizer.eot)
+            }
         return self._automata[id(grammar)]
 
     def _encode_short(self, audio: np.ndarray) -> np.ndarray:
@@ -316,12 +336,14 @@ class Transcriber:
         features = np.ascontiguousarray(pad_or_trim(self._model.feature_extractor(audio))[None, :, :frames])
         return np.asarray(self._model.model.encode(ctranslate2.StorageView.from_array(features)))
 
-    def _align(self, encoded: np.ndarray, texts: list[str]) -> list[float]:
-        batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(encoded, len(texts), 0)))
+    def _forced(self, encoded: np.ndarray, texts: list[str]) -> list[tuple[float, float]]:
+        """Each text's log-probability and that of the end after it (:func:`forced_scores`)."""
         tokens = [self._tokenizer.encode(" " + text.strip()) for text in texts]
-        frames = [2 * encoded.shape[1]] * len(texts)
-        results = self._model.model.align(batch, self._tokenizer.sot_sequence, tokens, frames)
-        return [float(np.sum(np.log(np.maximum(r.text_token_probs, 1e-12)))) for r in results]
+        return forced_scores(self._model.model, encoded, self._start(), tokens, self._tokenizer.eot)
+
+    def _start(self) -> list[int]:
+        """The decoder's start for scoring and constrained decoding: start of transcript, no timestamps."""
+        return [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
 
     def _encoder_frames(self, seconds: float) -> int:
         if self.audio_context_s is None:

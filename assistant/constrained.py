@@ -223,6 +223,42 @@ def _look_ahead(
     return [looked.get(path.tokens, path) for path in paths]
 
 
+def forced_scores(
+    model: ctranslate2.models.Whisper,
+    encoded: np.ndarray,
+    start: list[int],
+    texts: list[list[int]],
+    end_of_text: int,
+) -> list[tuple[float, float]]:
+    """For each token sequence, given the encoded audio (``[1, frames, width]``), the log-probability
+    (nats) of its tokens and that of the end of text after them: Whisper's decoder teacher-forced,
+    all texts in one batch.
+
+    The end counts, as it does in :func:`search`: a sentence that stops where the speech goes on
+    ('The headlights on' for 'the headlights on that truck are blinding') is unlikely to end there.
+    CTranslate2's ``align`` leaves it out.
+    """
+    batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(encoded, len(texts), 0)))
+    longest = max(len(tokens) for tokens in texts)
+    results = model.generate(
+        batch,
+        [start + tokens for tokens in texts],
+        beam_size=1,
+        max_length=2 * (len(start) + longest + 1),  # about half of it comes back as steps, as in _look_ahead
+        return_logits_vocab=True,
+        suppress_blank=False,
+        suppress_tokens=[],
+    )
+    scores = []
+    for tokens, result in zip(texts, results, strict=True):
+        said = [*tokens, end_of_text]
+        rows = np.asarray(result.logits[0])[: len(said)].astype(np.float32)
+        peaks = rows.max(axis=1)
+        chosen = rows[np.arange(len(said)), said] - peaks - np.log(np.exp(rows - peaks[:, None]).sum(axis=1))
+        scores.append((float(np.sum(chosen[:-1])), float(chosen[-1])))
+    return scores
+
+
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits.astype(np.float64) - logits.max()
     return shifted - np.log(np.exp(shifted).sum())

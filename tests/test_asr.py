@@ -90,7 +90,9 @@ def test_repetition_loops_collapse_to_one_copy():
         == "Turn on the high beams"
     )
     assert collapse_repeats("Call mom.") == "Call mom."
-    loop_in_a_loop = "Open the driver window, open the driver window, open the driver window, open, open, open,"
+    loop_in_a_loop = (
+        "Open the driver window, open the driver window, open the driver window, open, open, open,"
+    )
     assert collapse_repeats(loop_in_a_loop) == "Open the driver window"
     assert collapse_repeats("open the window and the sunroof") == "open the window and the sunroof"
     assert (
@@ -154,11 +156,14 @@ def test_an_expected_sentence_wins_over_another_command_only_when_nearly_as_like
     from assistant.grammar import Grammar
     from assistant.intents import load_intents
 
-    def score(audio, texts):
-        return [-9.0 if text == "Mute." else expected_score if text == "Hang up." else -50.0 for text in texts]
+    def scored(encoded, texts):  # (the text's log-probability, its end's)
+        return [
+            (-9.0 if text == "Mute." else expected_score if text == "Hang up." else -50.0, 0.0)
+            for text in texts
+        ]
 
     monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
-    monkeypatch.setattr(transcriber, "score", score)
+    monkeypatch.setattr(transcriber, "_forced", scored)
     monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment("Mute.")], None))
     transcript = transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32), expected=["hang up"])
     assert transcript.text == heard and transcript.grammar_match
@@ -171,7 +176,35 @@ class _Segment:
 
 def test_whisper_writing_an_expected_sentence_its_own_way_is_a_match(transcriber, monkeypatch):
     """'answer' in lower case beats the scored 'Answer.' by far, but it is the awaited word."""
-    monkeypatch.setattr(transcriber, "score", lambda audio, texts: [-0.5] + [-6.0] * (len(texts) - 1))
+    monkeypatch.setattr(
+        transcriber, "_forced", lambda encoded, texts: [(-0.5, 0.0)] + [(-6.0, 0.0)] * (len(texts) - 1)
+    )
     monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment("answer")], None))
-    transcript = transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32), expected=["answer", "hang up"])
+    transcript = transcriber.transcribe(
+        np.zeros(SAMPLE_RATE, dtype=np.float32), expected=["answer", "hang up"]
+    )
     assert transcript.expected_match and transcript.text == "answer"
+
+
+COMMAND, TALK = "Turn on the headlights.", "Turn on the headlights and the truck is blinding."
+
+
+@pytest.mark.parametrize(("end_after_command", "heard"), [(-0.5, COMMAND), (-6.6, TALK)])
+def test_a_grammar_sentence_is_taken_only_where_whisper_would_end_it(
+    transcriber, monkeypatch, end_after_command, heard
+):
+    """A command cut out of longer talk (Whisper hears the speech go on after it) stays talk."""
+    from assistant.grammar import Grammar
+    from assistant.intents import load_intents
+
+    def scored(encoded, texts):  # the command's words likelier than the talk's: where it ends decides
+        said = {TALK: (-3.0, -0.5), COMMAND: (-1.0, end_after_command)}
+        return [said.get(text, (-50.0, 0.0)) for text in texts]
+
+    monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
+    monkeypatch.setattr(transcriber, "_forced", scored)
+    monkeypatch.setattr(
+        transcriber, "_constrained", lambda encoded, seconds: [COMMAND]
+    )  # decoded held to the grammar
+    monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment(TALK)], None))
+    assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == heard
