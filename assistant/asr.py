@@ -105,15 +105,15 @@ class Transcriber:
     them from the intents). ``audio_context_s=None`` encodes Whisper's full 30 s window. Temperature is
     0 with no fallback: re-decoding doubtful audio hotter would blow the latency budget.
 
-    With a ``grammar``, a transcript the grammar does not say is checked against the grammar's
-    sentences close to it (:meth:`Grammar.candidates`): Whisper's decoder scores them and its own text
-    against the audio in one teacher-forced batch, and the best grammar sentence replaces the free
-    text unless the free text is likelier by more than ``grammar_margin`` nats (ends of text
-    included; a sentence Whisper would not end where it ends, :data:`GRAMMAR_END_FLOOR`, is no
-    candidate). Whisper also decodes
-    the audio again held to the grammar (:meth:`constrained`, ``grammar_beam`` paths), and that
-    sentence joins the candidates. Chatter stays as Whisper wrote it: every grammar sentence is much
-    less likely than its own text.
+    With a ``grammar``, a transcript the grammar does not say (nor each command of it, for several
+    at once) is checked against the grammar's sentences close to it (:meth:`Grammar.candidates`):
+    Whisper's decoder scores them and its own text against the audio in one teacher-forced batch,
+    and the best grammar sentence replaces the free text unless the free text is likelier by more
+    than ``grammar_margin`` nats (ends of text included; a sentence Whisper would not end where it
+    ends, :data:`GRAMMAR_END_FLOOR`, is no candidate). Whisper also decodes the audio again held to
+    the grammar (:meth:`constrained`, ``grammar_beam`` paths), and that sentence joins the
+    candidates. Chatter stays as Whisper wrote it: every grammar sentence is much less likely than
+    its own text.
     """
 
     def __init__(
@@ -257,7 +257,7 @@ class Transcriber:
             return replace(
                 guided, grammar_match=True, grammar_text=free.text, grammar_score=0.0, expected_match=True
             )
-        accepted = self.grammar is not None and self.grammar.accepts(free.text)
+        accepted = self.grammar is not None and self.grammar.says_commands(free.text)
         if accepted:
             guided = replace(guided, grammar_match=True, grammar_text=free.text, grammar_score=0.0)
         near, encoded = [], None

@@ -31,6 +31,7 @@ from hassil.expression import (
 )
 from rapidfuzz import fuzz, process
 
+from assistant.dialogue import compound_splits
 from assistant.intents import IntentLibrary, SlotList, to_hassil
 
 MIN_SIMILARITY = 72.0
@@ -97,6 +98,13 @@ class Grammar:
     def accepts(self, text: str) -> bool:
         """Whether the grammar says this sentence (a wildcard slot takes any words, a range any number)."""
         return self._sentences.fullmatch(normalise(text).replace(" ", "")) is not None
+
+    def says_commands(self, text: str) -> bool:
+        """Whether the grammar says the sentence, or each command of it when it is several at once
+        ('close all windows and turn on the A/C', cut at its conjunctions as the dialogue cuts it)."""
+        return self.accepts(text) or any(
+            all(self.accepts(part) for part in parts) for parts in compound_splits(text)
+        )
 
     def _says_closed(self, text: str) -> bool:
         """Accepted with free-text slots held to their sample values: what a sentence that lost

@@ -208,3 +208,19 @@ def test_a_grammar_sentence_is_taken_only_where_whisper_would_end_it(
     )  # decoded held to the grammar
     monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment(TALK)], None))
     assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == heard
+
+
+def test_several_commands_whisper_heard_stay_as_heard(transcriber, monkeypatch):
+    """'Turn on the headlights and open the sunroof' is two grammar sentences: no single one replaces it."""
+    from assistant.grammar import Grammar
+    from assistant.intents import load_intents
+
+    both = "Turn on the headlights and open the sunroof."
+    monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
+    monkeypatch.setattr(
+        transcriber, "_forced", lambda encoded, texts: [(-9.0 if t == both else -1.0, -0.5) for t in texts]
+    )
+    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds: [COMMAND])
+    monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment(both)], None))
+    transcript = transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32))
+    assert transcript.text == both and transcript.grammar_match

@@ -62,6 +62,13 @@ def test_accepts_what_the_templates_say_and_nothing_else(small):
     assert not small.accepts("what a lovely day it is today")
 
 
+def test_says_several_commands_at_once_when_it_says_each(small):
+    assert not small.accepts("Can I get an americano and send a message to tom?")
+    assert small.says_commands("Can I get an americano and send a message to tom?")
+    assert small.says_commands("americano")
+    assert not small.says_commands("americano and a lovely day")  # every part must be a command
+
+
 @pytest.mark.parametrize("path", [BARISTA, DEFAULT_INTENTS])
 def test_accepts_every_sentence_hassil_samples_from_the_real_files(path):
     library = load_intents(path)
