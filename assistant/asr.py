@@ -294,15 +294,6 @@ class Transcriber:
             self.grammar_margin,
         )
 
-    def score(self, audio: np.ndarray, texts: list[str]) -> list[float]:
-        """Log-probability (nats) of each text, its end included, given the audio: Whisper's decoder,
-        teacher-forced (:func:`assistant.constrained.forced_scores`).
-
-        The audio is encoded once, over a short window (the utterance plus :data:`RESCORE_TAIL_S`),
-        and all texts are scored in one batch.
-        """
-        return [said + end for said, end in self._forced(self._encode_short(audio), texts)]
-
     def constrained(self, audio: np.ndarray) -> list[str]:
         """The grammar's likeliest sentences for the audio, best first: Whisper's decoder held to what
         the grammar says (:mod:`assistant.constrained`; free-text slots take their sample values)."""

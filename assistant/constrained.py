@@ -208,8 +208,7 @@ def _look_ahead(
         batch,
         [start + list(path.tokens) for path in needed],
         beam_size=1,
-        # CTranslate2 gives back about half of max_length as steps when a prefix is forced
-        max_length=2 * (len(start) + step + LOOKAHEAD_TOKENS),
+        max_length=_max_length(len(start) + step + LOOKAHEAD_TOKENS),
         return_logits_vocab=True,
         suppress_blank=False,
         suppress_tokens=[],
@@ -244,7 +243,7 @@ def forced_scores(
         batch,
         [start + tokens for tokens in texts],
         beam_size=1,
-        max_length=2 * (len(start) + longest + 1),  # about half of it comes back as steps, as in _look_ahead
+        max_length=_max_length(len(start) + longest + 1),
         return_logits_vocab=True,
         suppress_blank=False,
         suppress_tokens=[],
@@ -252,13 +251,19 @@ def forced_scores(
     scores = []
     for tokens, result in zip(texts, results, strict=True):
         said = [*tokens, end_of_text]
-        rows = np.asarray(result.logits[0])[: len(said)].astype(np.float32)
-        peaks = rows.max(axis=1)
-        chosen = rows[np.arange(len(said)), said] - peaks - np.log(np.exp(rows - peaks[:, None]).sum(axis=1))
+        rows = _log_softmax(np.asarray(result.logits[0])[: len(said)])
+        chosen = rows[np.arange(len(said)), said]
         scores.append((float(np.sum(chosen[:-1])), float(chosen[-1])))
     return scores
 
 
+def _max_length(steps: int) -> int:
+    """The ``max_length`` that gives back ``steps`` decoder steps: CTranslate2 gives back about half
+    of ``max_length`` as steps when a prefix is forced."""
+    return 2 * steps
+
+
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits.astype(np.float64) - logits.max()
-    return shifted - np.log(np.exp(shifted).sum())
+    """Log-probabilities over the last axis (one distribution, or one per row)."""
+    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
