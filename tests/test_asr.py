@@ -203,9 +203,9 @@ def test_a_grammar_sentence_is_taken_only_where_whisper_would_end_it(
 
     monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
     monkeypatch.setattr(transcriber, "_forced", scored)
-    monkeypatch.setattr(
-        transcriber, "_constrained", lambda encoded, seconds: [COMMAND]
-    )  # decoded held to the grammar
+    # Whisper's words, its scores and its decoding held to the grammar are all stand-ins: no CPU's
+    # int8 output enters this test, only the transcriber's choice between the two texts
+    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds: [COMMAND])
     monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment(TALK)], None))
     assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == heard
 
