@@ -38,6 +38,7 @@ from assistant.tui.draw import SHOWN_CHARS, TRACK
 from assistant.tui.header import Notice, StatusBar
 from assistant.tui.help import key_lines, key_name
 from assistant.tui.history import HistoryLog
+from assistant.tui.messages import Heard
 from assistant.tui.panels import StatePanel
 from assistant.vehicle import Climate, Lights, Media, Navigation, Phone, VehicleState, Windows
 
@@ -125,6 +126,25 @@ def test_typed_command_lights_the_high_beams(assistant: Assistant) -> None:
             assert "High beams on" in rendered(app.query_one("#history Static"))
 
     run(scenario)
+
+
+def test_a_command_heard_as_the_dashboard_closes_is_dropped(assistant: Assistant) -> None:
+    """A worker's report can be delivered after the screens are gone (seen in CI: a spoken command
+    finished just as the app quit); it must not raise there."""
+    app = dashboard(assistant)
+    heard: list[Event] = []
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.nlu_status == "ready", what="the classifier")
+            await type_command(pilot, HIGH_BEAMS)
+            await wait_for(pilot, lambda: last_event(app) is not None, what="the command's event")
+            heard.append(last_event(app))
+
+    run(scenario)
+    assert not app.screen_stack
+    app.on_heard(Heard(heard[0]))
+    assert app.question is None
 
 
 def test_refused_input_is_shown_with_the_reason(assistant: Assistant) -> None:

@@ -27,9 +27,9 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from functools import cached_property
+from functools import cached_property, wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -83,6 +83,21 @@ PLACEHOLDERS: dict[ModelStatus, str] = {
     "failed": "No intent model: see the note above",
 }
 """The text box's hint, short enough for an 80-column screen; F1 has things to say."""
+
+
+_Handler = TypeVar("_Handler", bound=Callable[..., None])
+
+
+def while_running(handler: _Handler) -> _Handler:
+    """A worker's report handled only while the app runs. One posted just before the app shuts down
+    is still delivered after its screens are gone, where touching a widget would raise."""
+
+    @wraps(handler)
+    def guarded(app: App, *message: object) -> None:
+        if app.is_running:
+            handler(app, *message)
+
+    return guarded  # type: ignore[return-value]
 
 
 class CarDashboard(App[int], inherit_bindings=False):
@@ -369,6 +384,7 @@ class CarDashboard(App[int], inherit_bindings=False):
 
     # -- what the workers report ------------------------------------------------------------------
 
+    @while_running
     def on_assistant_loaded(self, message: AssistantLoaded) -> None:
         self.assistant = message.assistant
         library = self.assistant.library
@@ -381,6 +397,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         if self.config.voice:
             self.load_voice()
 
+    @while_running
     def on_voice_loaded(self, message: VoiceLoaded) -> None:
         self.voice = message.voice
 
@@ -395,9 +412,11 @@ class CarDashboard(App[int], inherit_bindings=False):
         voice = self.voice
         return voice is not None and voice.audible(at)
 
+    @while_running
     def on_voice_failed(self, message: VoiceFailed) -> None:
         self._notice("voice", f"Replies are shown only: {message.error}")
 
+    @while_running
     def on_assistant_failed(self, message: AssistantFailed) -> None:
         self.nlu_status = "failed"
         self.asr_status = "off"
@@ -406,12 +425,14 @@ class CarDashboard(App[int], inherit_bindings=False):
         self._show(pending=None)
         self._update_mic_status()
 
+    @while_running
     def on_audio_opened(self, message: AudioOpened) -> None:
         self.source = message.source
         self.voice_mode = self.source.mode
         self._start_voice()
         self._update_mic_status()
 
+    @while_running
     def on_audio_failed(self, message: AudioFailed) -> None:
         self.audio_problem = "no microphone"
         if self.asr_status == "waiting":
@@ -419,11 +440,13 @@ class CarDashboard(App[int], inherit_bindings=False):
         self._notice("mic", f"Typing only: {message.error}")
         self._update_mic_status()
 
+    @while_running
     def on_speech_loaded(self) -> None:
         self.asr_status = "ready"
         self._start_voice()
         self._update_mic_status()
 
+    @while_running
     def on_speech_failed(self, message: SpeechFailed) -> None:
         """No Whisper (it did not load, or failed on an utterance): typing only, the audio closed."""
         self.asr_status = "failed"
@@ -432,6 +455,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         self._notice("speech", f"Typing only, no speech recognition: {message.error}")
         self._update_mic_status()
 
+    @while_running
     def on_heard(self, message: Heard) -> None:
         asked = message.event.status is Status.ASKED and self.assistant is not None
         self.question = self.assistant.dialogue.waiting(self.clock()) if asked else None
@@ -442,6 +466,7 @@ class CarDashboard(App[int], inherit_bindings=False):
         self._sync()
         self._update_mic_status()
 
+    @while_running
     def on_listening_stopped(self, message: ListeningStopped) -> None:
         self.listening = False
         self.talking = False
@@ -471,12 +496,14 @@ class CarDashboard(App[int], inherit_bindings=False):
             return self.source.note
         return "" if self.listening else "the audio source ended"
 
+    @while_running
     def on_model_switched(self, message: ModelSwitched) -> None:
         self.model_dir = message.model_dir
         self.model_name = message.model_dir.name
         self.nlu_status = "ready"
         self.notify(f"Now understanding with the {self.model_name} model.", title="Model")
 
+    @while_running
     def on_model_switch_failed(self, message: ModelSwitchFailed) -> None:
         self.model_name = self.model_dir.name
         self.nlu_status = "ready"
