@@ -153,6 +153,7 @@ class SlotResolver:
                 slot: self._known(slot, value) if self.free_text(intent, slot) else value
                 for slot, value in self._narrowed(intent, from_template, spans).items()
             }
+            from_template = {slot: value for slot, value in from_template.items() if value != ""}
             trust = {
                 slot: self._free_text_trust(intent, slot, value, 1.0) for slot, value in from_template.items()
             }

@@ -329,6 +329,14 @@ def test_free_text_loses_every_edge_word_at_both_ends(resolver):
     assert resolver.resolve("navigation", said) == "airport"
 
 
+def test_a_template_whose_free_text_is_only_edge_words_leaves_that_slot_unheard(resolver):
+    """'Give and a ring.' (Whisper's 'give anna a ring'): the contact 'and' is no name, so the car
+    asks whom to call rather than calling ''."""
+    reading = resolver.read("phone", "Give and a ring.", (span("contact", "and"),))
+    assert reading.template_matched
+    assert "contact" not in reading.values and reading.values.get("action") == "call"
+
+
 def test_out_of_scope_spans_have_no_value(resolver):
     reading = resolver.read(OUT_OF_SCOPE, "take me to the moon and back", (span("destination", "the moon"),))
     assert reading == SlotReading({}, {}, template_matched=False, unresolved=("the moon",))
