@@ -265,8 +265,11 @@ class EndpointerOptions:
     """Silence after which the speech so far goes on as a draft (:attr:`Utterance.final` false), so
     Whisper starts while the endpointer waits out ``silence_ms``; 0, or not below ``silence_ms``: no
     drafts."""
-    pre_roll_ms: int = field(default=200, metadata=limits(0, 1_000))
-    """Audio kept from before the first voiced frame, so onsets are not clipped."""
+    pre_roll_ms: int = field(default=400, metadata=limits(0, 1_000))
+    """Audio kept from before the first voiced frame, so onsets are not clipped: Silero marks speech
+    late on soft onsets ('home', 'hang up') in noise. 400 ms is faster-whisper's own padding
+    (``VadOptions.speech_pad_ms``); 200 ms cut 'call home' to 'Call, boom.' and 'give anna a ring' to
+    'Give and a ring.' (spoken commands in noise: 72 → 79 % on three voice and noise pairs)."""
     max_utterance_s: float = field(default=10.0, metadata=limits(1.0, 30.0))
     """An utterance is cut here even if the speaker goes on."""
 
