@@ -106,7 +106,8 @@ class Turn:
     evidence: Evidence | None = None
     """What the understander found; None when the utterance answered the car's question."""
     text: str = ""
-    """The words of a compound utterance this command was said in ("" when it is the whole)."""
+    """The words this command was said in, where they are not the transcript's: a part of a compound
+    utterance, or Whisper's own words taken over the grammar sentence ("" when the transcript says it)."""
     undo: bool = False
     """A correction ("no, dad"): the car goes back to before the last command, then does this one."""
 
@@ -264,7 +265,7 @@ class Assistant:
             for turn, outcome in zip(turns, outcomes, strict=True)
         ]
         if len(turns) == 1:
-            event = _event(turns[0], transcript.text, source, outcomes[0], said[0], timings)
+            event = _event(turns[0], turns[0].text or transcript.text, source, outcomes[0], said[0], timings)
         else:
             parts = tuple(
                 _event(
@@ -297,7 +298,7 @@ class Assistant:
             self.dialogue, reply = self.dialogue.hear(text, now)
             if reply.kind != "other":
                 return [self._answered(reply)]
-        turn = self._judged(text, heard, now)
+        text, turn = self._likelier_reading(text, self._judged(text, heard, now), heard, now)
         several = [] if self._one_listed_command(turn) else self._several(text, heard, now)
         if several:
             return several
@@ -311,6 +312,26 @@ class Assistant:
             if reply.kind != "other":
                 return [self._answered(reply)]
         return [self._referred(text, turn, heard, now) or turn]
+
+    def _likelier_reading(
+        self, text: str, turn: Turn, heard: Transcript | None, now: float
+    ) -> tuple[str, Turn]:
+        """Whisper's own words instead of the grammar sentence that replaced them, where Whisper
+        found its own words the likelier of the two, the policy acts on them and not on the grammar
+        sentence: 'pause the radio', which no template says, is not lost to 'Buzz the radio.' (the
+        wildcard of 'buzz {contact}' takes any words), a call the car would not make."""
+        free = heard.free_text if heard is not None else ""
+        if (
+            not free
+            or free == text
+            or not heard.grammar_match
+            or heard.expected_match
+            or (heard.grammar_score or 0.0) >= 0.0
+            or turn.decision.verdict == "act"
+        ):
+            return text, turn
+        own = self._judged(free, heard, now)
+        return (free, replace(own, text=free)) if own.decision.verdict == "act" else (text, turn)
 
     def _answer(self, question: Question, text: str) -> SlotValue | None:
         """``text`` read as the value of the slot ``question`` asks for. A value the YAML does not list

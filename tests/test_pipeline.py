@@ -51,6 +51,40 @@ def test_an_intent_the_car_has_no_action_for_gets_an_outcome_not_a_crash(assista
     assert not outcome.done and "wipers" in assistant.words_for(outcome, command)
 
 
+def heard(grammar_sentence: str, whisper_said: str, lead: float) -> Transcript:
+    """A stand-in transcript: the grammar's sentence taken over Whisper's own words, ``lead`` nats
+    likelier than them (negative: Whisper's words were the likelier)."""
+    return Transcript(
+        text=grammar_sentence,
+        asr_ms=100.0,
+        free_text=whisper_said,
+        grammar_match=True,
+        grammar_text=grammar_sentence,
+        grammar_score=lead,
+    )
+
+
+def test_whisper_s_own_words_win_where_they_were_likelier_and_only_they_are_acted_on(assistant):
+    assistant.reset()
+    event = assistant.handle_transcript(heard("Buzz the radio.", "pause the radio", lead=-5.0))
+    assert event.status == "done" and event.intent == "media" and event.slots == {"action": "pause"}
+    assert event.transcript == "pause the radio"
+
+
+@pytest.mark.parametrize(
+    ("grammar_sentence", "whisper_said", "lead", "done"),
+    [
+        ("Buzz the radio.", "pause the radio", 2.0, False),  # the grammar's was the likelier
+        ("Buzz the radio.", "what a lovely day it is", -5.0, False),  # talk: not acted on
+        ("Turn off the brights.", "turn off the brakes", -2.0, True),  # the grammar's is acted on
+    ],
+)
+def test_the_grammar_sentence_stands_otherwise(assistant, grammar_sentence, whisper_said, lead, done):
+    assistant.reset()
+    event = assistant.handle_transcript(heard(grammar_sentence, whisper_said, lead))
+    assert (event.status == "done") == done and event.transcript == grammar_sentence
+
+
 class FakeTranscriber:
     """Stands in for Whisper: the utterance's source name is what was 'said'."""
 
