@@ -20,14 +20,12 @@ monotonic clock) and what the pipeline read from the words (``value``, ``said``)
 
 from __future__ import annotations
 
-import itertools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from assistant.events import Command, Expectation, SlotValue
-from assistant.policy import spoken_words
+from assistant.intents import spoken_words
 
 EXPIRY_S = 10.0
 """How long a question stands, and how long the last command can be referred back to."""
@@ -61,9 +59,6 @@ CORRECTIONS = ("no", "no wait", "wait", "sorry", "i mean", "i meant", "actually"
 """Words that take back what was just said ("no, dad"; "navigate to boston, i mean berlin")."""
 ANSWER_LEAD_INS = ("to", "it's", "it is", "call", "make it", "set it to", "at", "the name is")
 """Words a driver may put before the answer to a slot question ("to the airport", "make it 21")."""
-CONJUNCTION = re.compile(r"\s*,?\s*\b(?:and then|and also|and|then|also)\b\s*|\s*[,;]\s*", re.IGNORECASE)
-MAX_CUTS = 3
-"""An utterance with more conjunctions than this is not split (talk, or a list of names)."""
 
 ReplyKind = Literal["yes", "no", "fill", "other"]
 
@@ -227,22 +222,6 @@ def correction_split(text: str) -> tuple[str, str] | None:
         if rest:
             return " ".join(words[:index]), rest
     return None
-
-
-def compound_splits(text: str) -> list[tuple[str, ...]]:
-    """Every way to cut ``text`` at its conjunctions ('and', 'then', a comma) into two or more
-    parts, the most parts first; none for an utterance with more than ``MAX_CUTS`` conjunctions."""
-    cuts = list(CONJUNCTION.finditer(text))
-    if not cuts or len(cuts) > MAX_CUTS:
-        return []
-    splits = []
-    for count in range(len(cuts), 0, -1):
-        for chosen in itertools.combinations(cuts, count):
-            bounds = [0, *(edge for cut in chosen for edge in cut.span()), len(text)]
-            parts = tuple(text[start:end].strip() for start, end in zip(bounds[::2], bounds[1::2], strict=True))
-            if all(spoken_words(part) for part in parts):
-                splits.append(parts)
-    return splits
 
 
 def stand_in_readings(text: str, nouns: tuple[str, ...]) -> list[str]:

@@ -31,7 +31,7 @@ from hassil.expression import (
 )
 from rapidfuzz import fuzz, process
 
-from assistant.dialogue import compound_splits
+from assistant.compounds import compound_splits
 from assistant.intents import IntentLibrary, SlotList, to_hassil
 
 MIN_SIMILARITY = 72.0

@@ -56,6 +56,11 @@ def normalize(text: str) -> str:
     return " ".join(text.split())
 
 
+def spoken_words(text: str) -> str:
+    """Lower case, words only: 'Thank you.' → 'thank you'."""
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
 def words(text: str) -> list[str]:
     """The words of a text as the model sees them (one slot tag each)."""
     return normalize(text).split()

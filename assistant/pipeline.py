@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.audio import MicrophoneSource
+from assistant.compounds import compound_splits
 from assistant.dialogue import (
     Dialogue,
     Question,
     Reply,
     answer_words,
-    compound_splits,
     corrected,
     correction,
     correction_split,

@@ -10,7 +10,6 @@ Pure: :class:`Evidence` in, :class:`Decision` out, no I/O. The thresholds live i
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 
 from hassil.sample import sample_expression
@@ -24,7 +23,14 @@ from assistant.events import (
     Transcript,
     Verdict,
 )
-from assistant.intents import OUT_OF_SCOPE, IntentLibrary, Required, list_references, phrases_for
+from assistant.intents import (
+    OUT_OF_SCOPE,
+    IntentLibrary,
+    Required,
+    list_references,
+    phrases_for,
+    spoken_words,
+)
 
 HALLUCINATIONS = frozenset(
     {
@@ -109,11 +115,6 @@ class PolicyOptions:
             "range": (1.0, 1000.0),
         },
     )
-
-
-def spoken_words(text: str) -> str:
-    """Lower case, words only: 'Thank you.' → 'thank you'."""
-    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
 
 
 class Policy:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.compounds import compound_splits
 from assistant.dialogue import (
     EXPIRY_S,
     Dialogue,
     answer_words,
-    compound_splits,
     correction,
     correction_split,
     reply_kind,
