@@ -95,7 +95,7 @@ class Renderer:
         """Where ``text`` spoken by ``voice`` is cached: named by a hash of every input."""
         if voice not in VOICES:
             raise ValueError(f"unknown voice {voice!r}; choose from {', '.join(VOICES)}")
-        inputs = {"text": text, "voice": voice, "engine": _engine(voice)}
+        inputs = {"text": spoken_form(text), "voice": voice, "engine": _engine(voice)}
         if voice == PIPER_VOICE:  # espeak-ng has neither noise nor these settings
             inputs |= {"seed": self.seed, "noise": self.noise_scale, "noise_w": self.noise_w_scale}
             inputs |= {"length": self.length_scale}
@@ -109,9 +109,9 @@ class Renderer:
             self.folder.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(".part.wav")
             if voice == PIPER_VOICE:
-                self._render_piper(text, partial)
+                self._render_piper(spoken_form(text), partial)
             else:
-                _render_espeak(text, voice, partial)
+                _render_espeak(spoken_form(text), voice, partial)
             partial.rename(path)  # atomic: an interrupted run never leaves half a clip in the cache
         return path
 
@@ -139,6 +139,12 @@ class Renderer:
 
 
 @cache
+def spoken_form(text: str) -> str:
+    """``text`` as a driver says it: 'turn on the A/C' is 'turn on the A C', where Piper and espeak
+    read the slash aloud ('turn on the A slash C')."""
+    return re.sub(r"(?<=\w)/(?=\w)", " ", text)
+
+
 def _engine(voice: str) -> str:
     """The TTS engine and its version, part of the cache key: a new engine renders anew."""
     if voice == PIPER_VOICE:

@@ -26,6 +26,12 @@ def script(monkeypatch):
 # -- rendered speech ------------------------------------------------------------------------------
 
 
+def test_speech_is_rendered_as_a_driver_says_it(script):
+    speech = script("speech")
+    assert speech.spoken_form("turn on the A/C and close it") == "turn on the A C and close it"
+    assert speech.spoken_form("call mom, then dad") == "call mom, then dad"
+
+
 def test_piper_speech_is_the_same_bytes_on_every_render_whatever_came_before(script, tmp_path):
     speech = script("speech")
     first = speech.Renderer(folder=tmp_path / "a", seed=3)
