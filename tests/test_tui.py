@@ -38,7 +38,7 @@ from assistant.tui.draw import SHOWN_CHARS, TRACK
 from assistant.tui.header import Notice, StatusBar
 from assistant.tui.help import key_lines, key_name
 from assistant.tui.history import HistoryLog
-from assistant.tui.messages import Heard
+from assistant.tui.messages import AudioOpened, Heard
 from assistant.tui.panels import StatePanel
 from assistant.vehicle import Climate, Lights, Media, Navigation, Phone, VehicleState, Windows
 
@@ -145,6 +145,16 @@ def test_a_command_heard_as_the_dashboard_closes_is_dropped(assistant: Assistant
     assert not app.screen_stack
     app.on_heard(Heard(heard[0]))
     assert app.question is None
+
+    class LateSource:  # a microphone the audio worker opened just as the app closed
+        closed = False
+
+        def close(self) -> None:
+            self.closed = True
+
+    late = LateSource()
+    app.on_audio_opened(AudioOpened(late))
+    assert late.closed and app.source is None  # nothing else would close its stream
 
 
 def test_refused_input_is_shown_with_the_reason(assistant: Assistant) -> None:

@@ -90,7 +90,8 @@ _Handler = TypeVar("_Handler", bound=Callable[..., None])
 
 def while_running(handler: _Handler) -> _Handler:
     """A worker's report handled only while the app runs. One posted just before the app shuts down
-    is still delivered after its screens are gone, where touching a widget would raise."""
+    is still delivered after its screens are gone, where touching a widget would raise. (A report
+    that hands over a stream closes it itself instead: see :meth:`CarDashboard.on_audio_opened`.)"""
 
     @wraps(handler)
     def guarded(app: App, *message: object) -> None:
@@ -397,8 +398,10 @@ class CarDashboard(App[int], inherit_bindings=False):
         if self.config.voice:
             self.load_voice()
 
-    @while_running
     def on_voice_loaded(self, message: VoiceLoaded) -> None:
+        if not self.is_running:  # loaded as the app closed: nothing else would close its output
+            message.voice.close()
+            return
         self.voice = message.voice
 
     def _deafen_to_voice(self, source: VoiceSource) -> None:
@@ -425,8 +428,10 @@ class CarDashboard(App[int], inherit_bindings=False):
         self._show(pending=None)
         self._update_mic_status()
 
-    @while_running
     def on_audio_opened(self, message: AudioOpened) -> None:
+        if not self.is_running:  # opened as the app closed: nothing else would close the stream
+            message.source.close()
+            return
         self.source = message.source
         self.voice_mode = self.source.mode
         self._start_voice()
