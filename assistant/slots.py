@@ -147,19 +147,18 @@ class SlotResolver:
     def read(self, intent: str, text: str, spans: tuple[TaggedSpan, ...]) -> SlotReading:
         """The template's slots when one says the text (and the tagger doesn't read its free text
         as other slots), else the spans' resolved values."""
-        from_template = self.templates.slots(text, intent)
-        if from_template is not None and not self._disputed(intent, from_template, spans):
+        said = self.templates.slots(text, intent)
+        if said is not None and not self._disputed(intent, said, spans):
             from_template = {
                 slot: self._known(slot, value) if self.free_text(intent, slot) else value
-                for slot, value in self._narrowed(intent, from_template, spans).items()
+                for slot, value in self._narrowed(intent, said, spans).items()
             }
             from_template = {slot: value for slot, value in from_template.items() if value != ""}
             trust = {
                 slot: self._free_text_trust(intent, slot, value, 1.0) for slot, value in from_template.items()
             }
-            return SlotReading(
-                from_template, self._doubted(intent, from_template, trust), template_matched=True
-            )
+            # doubted on the wildcard's words before narrowing: 'next song from the album' → 'album'
+            return SlotReading(from_template, self._doubted(intent, said, trust), template_matched=True)
         resolved = [(span, self.resolve(intent, span)) for span in spans]
         unresolved = [span.text for span, value in resolved if value is None]
         values: dict[str, SlotValue] = {}
@@ -175,6 +174,9 @@ class SlotResolver:
             values[span.slot] = value
             unvouched = min(span.confidence, UNVOUCHED)
             trust[span.slot] = self._free_text_trust(intent, span.slot, value, span.confidence, unvouched)
+        for span, value in resolved:  # words read as the slot that say no value of it: 'proceed'
+            if value is None and span.slot in trust:  # in 'proceed to the next song on…' beside 'on'
+                trust[span.slot] = min(trust[span.slot], UNVOUCHED)
         return SlotReading(
             values, self._doubted(intent, values, trust), template_matched=False, unresolved=tuple(unresolved)
         )
@@ -187,7 +189,7 @@ class SlotResolver:
         took 'next', which says the action is next, not play; worth a question, not an action."""
         doubted = dict(trust)
         for slot, value in values.items():
-            if not self.free_text(intent, slot):
+            if slot not in trust or not self.free_text(intent, slot):
                 continue
             said = f" {normalize(str(value))} "
             if any(
@@ -219,11 +221,12 @@ class SlotResolver:
         """A wildcard's value cut to the words the tagger reads as that slot, when they lie inside it:
         'directions to the nearest gas station' → 'gas station', 'the stadium from my office' →
         'stadium' (the first span: what follows it places it). Never where the next word joins
-        another name on ('simon and garfunkel', read by the tagger as 'simon' or as two spans)."""
+        another name on ('simon and garfunkel', read by the tagger as 'simon' or as two spans), nor
+        where the wildcard took a known name whole ('the rolling stones', tagged 'stones')."""
         narrowed = dict(values)
         for slot, value in values.items():
             inside = [span for span in spans if span.slot == slot and f" {span.text} " in f" {value} "]
-            if not self.free_text(intent, slot) or not inside:
+            if not self.free_text(intent, slot) or not inside or value in self._samples[slot]:
                 continue
             first = min(inside, key=lambda span: span.start)
             after = f" {value} ".split(f" {first.text} ", 1)[1].split()
@@ -248,7 +251,8 @@ class SlotResolver:
 
     def resolve(self, intent: str, span: TaggedSpan) -> SlotValue | None:
         """A span's value through the intent's lists for its slot: the lists' own phrases and
-        numbers first, then a sound-alike phrase, then free text."""
+        numbers first, then a sound-alike phrase, then the longest part of the span that says a
+        phrase ('skip to' → 'skip', 'play krrl' → 'play'), then free text."""
         lists = self._lists.get(intent, {}).get(span.slot, [])
         enumerated = [lst for lst in lists if not lst.free_text]
         value = self._listed(enumerated, span.text)
@@ -257,6 +261,10 @@ class SlotResolver:
         value = _sound_alike(span.text, enumerated)
         if value is not None:
             return value
+        for start, end in _spans(len(span.words)):
+            value = self._listed(enumerated, " ".join(span.words[start:end]))
+            if value is not None:
+                return value
         if any(lst.free_text for lst in lists):
             return self._known(span.slot, _trimmed(span.words)) or None
         return None

@@ -189,6 +189,37 @@ def test_two_readings_of_one_slot_keep_the_surer_and_doubt_it_when_they_disagree
     assert disagree.unresolved == ("stop",)
 
 
+@pytest.mark.parametrize(
+    ("intent", "slot", "said", "value"),
+    [("media", "action", "skip to", "next"), ("media", "action", "play krrl", "play")],
+)
+def test_a_span_tagged_past_its_phrase_reads_the_phrase_inside_it(resolver, intent, slot, said, value):
+    assert resolver.resolve(intent, span(slot, said)) == value
+
+
+def test_a_reading_beside_words_tagged_as_the_same_slot_that_say_no_value_of_it_is_doubted(resolver):
+    """'proceed' is read as the action but says none; 'on' says play: what to do is in doubt."""
+    spans = (span("action", "proceed", 0.9), TaggedSpan("action", ("on",), 5, 0.75))
+    reading = resolver.read("media", "proceed to the next song on the list", spans)
+    assert reading.values == {"action": "play"} and reading.confidence == {"action": UNVOUCHED}
+    alone = resolver.read("media", "x", (TaggedSpan("action", ("on",), 5, 0.75),))
+    assert alone.confidence == {"action": 0.75}
+
+
+def test_a_wildcard_cut_to_the_taggers_words_is_doubted_on_all_it_took(resolver):
+    """'{query}' took 'next song from the album', which says the action is next; the tagger's
+    'album' alone does not."""
+    spans = (span("action", "play"), TaggedSpan("query", ("album",), 6, 0.8))
+    reading = resolver.read("media", "play the next song from the album", spans)
+    assert reading.values == {"action": "play", "query": "album"}
+    assert reading.confidence == {"action": 1.0, "query": UNVOUCHED}
+
+
+def test_a_wildcard_that_took_a_known_name_whole_is_not_cut_to_part_of_it(resolver):
+    reading = resolver.read("media", "play the rolling stones", (TaggedSpan("query", ("stones",), 3, 0.6),))
+    assert reading.values == {"action": "play", "query": "rolling stones"}
+
+
 def test_a_template_in_its_own_words_wins_over_a_wildcard_that_swallows_them(resolver):
     assert resolver.read("media", "play the next song please", ()).values == {"action": "next"}
     assert resolver.read("media", "play some jazz", ()).values == {"action": "play", "query": "jazz"}
