@@ -12,7 +12,7 @@ from assistant.events import TaggedSpan
 from assistant.intents import OUT_OF_SCOPE, load_intents, words
 from assistant.slots import EDGE_WORDS, SlotResolver, TemplateMatcher
 from training.assistant_requests import assistant_requests
-from training.chatter import HELD_OUT_TALK, everyday_chatter
+from training.chatter import HELD_OUT_TALK, Talk, everyday_chatter
 from training.dataset import (
     FORMS,
     SPLITS,
@@ -133,7 +133,20 @@ def test_chatter_never_includes_a_line_the_templates_say(library, monkeypatch, t
         "conversations:\n- - turn on the high beams\n  - what a lovely day it is\n  - call mom\n"
     )
     monkeypatch.setattr("training.chatter.corpus_folder", lambda: tmp_path)
-    assert everyday_chatter(library, 10, random.Random(0), request_share=0) == ["what a lovely day it is"]
+    assert everyday_chatter(library, 10, random.Random(0), request_share=0) == [
+        Talk("what a lovely day it is", "talk")
+    ]
+
+
+def test_chatter_is_split_by_topic_so_held_out_chatter_is_a_kind_of_talk_never_trained_on(library):
+    splits = build_dataset(library, DatasetConfig(per_intent=20, seed=1, chatter=300))
+    chatter = {
+        split: {e.wording for e in splits[split] if e.intent == OUT_OF_SCOPE} for split in SPLITS
+    }
+    topics = {line.text: line.topic for line in everyday_chatter(library, 300, random.Random(1))}
+    topics_of = {split: {topics[w] for w in wordings if w in topics} for split, wordings in chatter.items()}
+    assert topics_of["validation"] and topics_of["test"]
+    assert not topics_of["train"] & (topics_of["validation"] | topics_of["test"])
 
 
 HOME_ASSISTANT = {
@@ -152,9 +165,9 @@ HOME_ASSISTANT = {
 
 
 def test_assistant_requests_fill_home_lists_and_leave_out_the_cars_kind_of_intent():
-    requests = assistant_requests(HOME_ASSISTANT, random.Random(0))
-    assert "set a timer for five minutes" in requests and "set a timer for 45 minutes" in requests
-    assert "add milk to my list" in requests
+    requests = dict(assistant_requests(HOME_ASSISTANT, random.Random(0)))
+    assert requests["set a timer for five minutes"] == requests["set a timer for 45 minutes"] == "HassStartTimer"
+    assert requests["add milk to my list"] == "HassShoppingListAddItem"
     assert not [r for r in requests if "{" in r or "porch" in r or "garden" in r]
 
 
@@ -162,7 +175,7 @@ def test_chatter_mixes_talk_and_requests_but_no_line_a_template_says(library, mo
     (tmp_path / "talk.yml").write_text("conversations:\n- - what a lovely day it is\n  - call mom\n")
     monkeypatch.setattr("training.chatter.corpus_folder", lambda: tmp_path)
     monkeypatch.setattr("training.chatter.home_assistant_intents", lambda: HOME_ASSISTANT)
-    lines = everyday_chatter(library, 10, random.Random(0), request_share=0.5)
+    lines = [line.text for line in everyday_chatter(library, 10, random.Random(0), request_share=0.5)]
     assert "what a lovely day it is" in lines and "call mom" not in lines
     assert any("timer" in line for line in lines)
     assert "turn on the high beams" not in lines
@@ -180,7 +193,7 @@ TALK = [
 ]
 
 
-def test_chatter_lines_are_typed_or_as_said_with_no_slot_once_each_and_split_by_their_words(
+def test_chatter_lines_are_typed_or_as_said_with_no_slot_once_each_and_split_by_their_topic(
     library, monkeypatch, tmp_path
 ):
     (tmp_path / "talk.yml").write_text("conversations:\n" + "".join(f"- - {json.dumps(t)}\n" for t in TALK))
@@ -196,7 +209,7 @@ def test_chatter_lines_are_typed_or_as_said_with_no_slot_once_each_and_split_by_
     for split, examples in added.items():
         for e in examples:
             assert e.intent == OUT_OF_SCOPE and e.slots == {} and e.tags == ("O",) * len(words(e.text))
-            assert e.wording == dedup_key(e.text) and split == split_of(e.wording, config.seed)
+            assert e.wording == dedup_key(e.text) and split == split_of("talk", config.seed)
             assert e.text == (
                 e.wording if e.form == "typed" else next(t for t in TALK if dedup_key(t) == e.wording)
             )
@@ -365,5 +378,5 @@ def test_no_coffee_talk_in_templates_or_chatter(library):
     phrases = [p for slot_list in library.lists.values() for v in slot_list.values for p in v.phrases]
     assert not [text for text in texts + phrases if HELD_OUT_TALK.search(text)]
     assert not [
-        line for line in everyday_chatter(library, 600, random.Random(0)) if HELD_OUT_TALK.search(line)
+        line for line in everyday_chatter(library, 600, random.Random(0)) if HELD_OUT_TALK.search(line.text)
     ]

@@ -82,10 +82,10 @@ MAX_PER_TEMPLATE = 40
 """Expansions kept from one template, so a template with many numbers doesn't crowd out the rest."""
 
 
-def assistant_requests(document: dict, rng: random.Random) -> list[str]:
+def assistant_requests(document: dict, rng: random.Random) -> list[tuple[str, str]]:
     """The kept requests of Home Assistant's English intents ``document``, lower-cased and
-    distinct, taking one intent after another in turn so that no intent (the many timer
-    templates) crowds out the rest; seeded order."""
+    distinct, each with its intent's name, taking one intent after another in turn so that no
+    intent (the many timer templates) crowds out the rest; seeded order."""
     intents = Intents.from_dict(document)
     slot_lists = {name: _sayable(slot_list) for name, slot_list in intents.slot_lists.items()}
     slot_lists.update(
@@ -99,9 +99,13 @@ def assistant_requests(document: dict, rng: random.Random) -> list[str]:
             for sentence in data.sentences
             for text in _expansions(sentence, _with_names(slot_lists, data), intents.expansion_rules, rng)
         }
-        by_intent.append(rng.sample(sorted(texts), len(texts)))
+        by_intent.append([(text, name) for text in rng.sample(sorted(texts), len(texts))])
     turns = itertools.chain.from_iterable(itertools.zip_longest(*by_intent))
-    return list(dict.fromkeys(text for text in turns if text))
+    kept: dict[str, str] = {}
+    for turn in turns:
+        if turn:
+            kept.setdefault(*turn)
+    return list(kept.items())
 
 
 def _with_names(slot_lists: dict[str, SlotList], data: IntentData) -> dict[str, SlotList]:

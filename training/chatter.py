@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -62,19 +63,29 @@ def home_assistant_intents() -> dict:
     return get_intents("en")
 
 
-def corpus_lines(folder: Path) -> list[str]:
-    """Every line of every English conversation, in a fixed order."""
+@dataclass(frozen=True)
+class Talk:
+    """A line of chatter and its topic: the chatterbot file it comes from ('sports'), or the Home
+    Assistant intent it asks for ('HassStartTimer'). The dataset splits chatter by topic, so the
+    held-out splits ask the model about kinds of talk it never trained on, as real talk will."""
+
+    text: str
+    topic: str
+
+
+def corpus_lines(folder: Path) -> list[Talk]:
+    """Every line of every English conversation, in a fixed order, with its file's topic."""
     lines = []
     for path in sorted(folder.glob("*.yml")):
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for conversation in document.get("conversations") or []:
-            lines += [" ".join(str(line).split()) for line in conversation if isinstance(line, str)]
+            lines += [Talk(" ".join(str(line).split()), path.stem) for line in conversation if isinstance(line, str)]
     return lines
 
 
 def everyday_chatter(
     library: IntentLibrary, count: int, rng: random.Random, request_share: float = REQUEST_SHARE
-) -> list[str]:
+) -> list[Talk]:
     """Up to ``count`` distinct lines of speakable length that no intent template says:
     ``request_share`` of them home-assistant requests, the rest chatterbot talk."""
     if count <= 0:
@@ -82,21 +93,24 @@ def everyday_chatter(
     requests = round(count * request_share)
     matcher = TemplateMatcher(library)
     talk = sorted(
-        {line for line in corpus_lines(corpus_folder()) if MIN_WORDS <= len(line.split()) <= MAX_WORDS}
+        {line for line in corpus_lines(corpus_folder()) if MIN_WORDS <= len(line.text.split()) <= MAX_WORDS},
+        key=lambda line: (line.text, line.topic),
     )
     rng.shuffle(talk)
     chosen = _unsaid(matcher, talk, count - requests, set())
     if requests:
-        chosen += _unsaid(matcher, assistant_requests(home_assistant_intents(), rng), requests, set(chosen))
+        asked = [Talk(text, intent) for text, intent in assistant_requests(home_assistant_intents(), rng)]
+        chosen += _unsaid(matcher, asked, requests, {line.text for line in chosen})
     return chosen
 
 
-def _unsaid(matcher: TemplateMatcher, lines: list[str], count: int, taken: set[str]) -> list[str]:
-    """The first ``count`` lines, in order, that no template says and that are not ``taken``."""
-    chosen: list[str] = []
+def _unsaid(matcher: TemplateMatcher, lines: list[Talk], count: int, taken: set[str]) -> list[Talk]:
+    """The first ``count`` lines, in order, that no template says and whose text is not ``taken``."""
+    chosen: list[Talk] = []
     for line in lines:
         if len(chosen) == count:
             break
-        if line not in taken and not HELD_OUT_TALK.search(line) and not matcher.says(line):
+        if line.text not in taken and not HELD_OUT_TALK.search(line.text) and not matcher.says(line.text):
             chosen.append(line)
+            taken = taken | {line.text}
     return chosen

@@ -257,7 +257,8 @@ MIN_PER_INTENT = 20
 
 def build_dataset(library: IntentLibrary, config: DatasetConfig) -> dict[str, list[Example]]:
     """Draw ``per_intent`` distinct sentences for every label, spread over the splits by wording,
-    plus ``chatter`` lines of everyday English as more out-of-scope examples (:mod:`training.chatter`)."""
+    plus ``chatter`` lines of everyday English as more out-of-scope examples (:mod:`training.chatter`),
+    spread over the splits by topic: held-out chatter is talk of a kind the model never trained on."""
     per_intent, seed, chatter = config.per_intent, config.seed, config.chatter
     rng = random.Random(seed)
     sampler, styler = TemplateSampler(library, rng), Styler(library, rng)
@@ -284,13 +285,13 @@ def build_dataset(library: IntentLibrary, config: DatasetConfig) -> dict[str, li
             else:
                 splits[split].append(Example(text, label, draw.slots, draw.wording, form, tags))
     for line in everyday_chatter(library, chatter, rng, config.request_share):
-        key = _dedup_key(line)
+        key = _dedup_key(line.text)
         if key not in seen:
             seen.add(key)
             form = rng.choice(["typed", "transcript"])
-            text = key if form == "typed" else line
+            text = key if form == "typed" else line.text
             tags = ("O",) * len(words(text))
-            splits[split_of(key, seed)].append(Example(text, OUT_OF_SCOPE, {}, key, form, tags))
+            splits[split_of(line.topic, seed)].append(Example(text, OUT_OF_SCOPE, {}, key, form, tags))
     return splits
 
 

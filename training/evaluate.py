@@ -147,6 +147,11 @@ class Verdicts:
         lines = [row for row in self.rows if row[0].intent == OUT_OF_SCOPE]
         return _share(lines, lambda row: row[1] != Status.REFUSED)
 
+    def out_of_scope_done(self) -> float | None:
+        """Out-of-scope lines done: talk that moved the car (a false action)."""
+        lines = [row for row in self.rows if row[0].intent == OUT_OF_SCOPE]
+        return _share(lines, lambda row: row[1] == Status.DONE)
+
     def done_wrong(self) -> float | None:
         """In-scope lines done with the wrong intent or wrong slots: the car did the wrong thing."""
         lines = [row for row in self.rows if row[0].intent != OUT_OF_SCOPE]
