@@ -11,7 +11,8 @@ threshold × ask threshold × margin. Each setting is measured the way the under
 in-scope lines done or asked with the right intent, done right (no question needed), done wrong,
 and out-of-scope lines done or asked. The choice: among the settings that keep out-of-scope lines
 done or asked ≤ 5 % and in-scope lines right (done or asked) within a point of the best, the one
-with the most right actions less five times the wrong ones. The evaluation sets (dev, real_dev)
+with the most right actions less five times the wrong ones (an in-scope line done wrong, or an
+out-of-scope line done: talk that moved the car). The evaluation sets (dev, real_dev)
 are not read here, and the choice must never be made on them.
 
 The slot and speech thresholds are not tuned here: the synthetic text has no speech confidence, and
@@ -42,7 +43,8 @@ OUT_OF_SCOPE_TAKEN_MAX = 0.05
 RIGHT_SLACK = 0.01
 """How far below the best in-scope-right share (done or asked) a setting may be."""
 WRONG_ACTION_COST = 5
-"""A wrong action weighs as much as five right ones lost to a question: the driver must notice and undo it."""
+"""A wrong action (a command done wrong, or talk done as one) weighs as much as five right ones lost
+to a question: the driver must notice and undo it."""
 
 
 def held_out(library: IntentLibrary, model: Path) -> list[Labelled]:
@@ -103,14 +105,15 @@ def judged(policy: Policy, lines: list[Labelled], evidence: list) -> Verdicts:
 
 def choose(results: list[tuple[PolicyOptions, Verdicts]]) -> tuple[PolicyOptions, Verdicts]:
     """Out-of-scope lines under the bar; in-scope lines right (done or asked) near the best; then
-    the most right actions less the cost of wrong ones; ties to fewer questions, then stricter settings."""
+    the most right actions less the cost of wrong ones (talk done included); ties to fewer questions,
+    then stricter settings."""
     allowed = [(o, v) for o, v in results if v.out_of_scope_taken() <= OUT_OF_SCOPE_TAKEN_MAX] or results
     best_right = max(v.intent_right() for _, v in allowed)
     near = [(o, v) for o, v in allowed if v.intent_right() >= best_right - RIGHT_SLACK]
     return max(
         near,
         key=lambda item: (
-            item[1].done_right() - WRONG_ACTION_COST * item[1].done_wrong(),
+            item[1].done_right() - WRONG_ACTION_COST * (item[1].done_wrong() + item[1].out_of_scope_done()),
             item[1].done_right(),
             -item[1].out_of_scope_taken(),
             item[0].ask_threshold,

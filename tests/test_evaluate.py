@@ -124,6 +124,7 @@ def test_verdicts_measure_what_the_understanding_bars_name():
     assert VERDICTS.intent_right("phone") == 1.0 and VERDICTS.intent_right("climate") == 0.0
     assert VERDICTS.macro_intent_right() == pytest.approx(3 / 5)  # phone, navigation, windows
     assert VERDICTS.out_of_scope_taken() == pytest.approx(2 / 4)
+    assert VERDICTS.out_of_scope_done() == pytest.approx(1 / 4)  # talk that moved the car
     assert VERDICTS.done_wrong() == pytest.approx(2 / 9)
     assert VERDICTS.asked_wrong_slots() == pytest.approx(2 / 9)
     assert VERDICTS.done_right() == pytest.approx(3 / 9)
@@ -136,7 +137,7 @@ def test_a_refused_line_is_never_right_whatever_intent_it_carries():
 def test_verdicts_on_no_lines_are_none_not_a_division_by_zero():
     empty = Verdicts([])
     assert empty.intents() == [] and empty.macro_intent_right() is None
-    assert empty.intent_right() is None and empty.out_of_scope_taken() is None
+    assert empty.intent_right() is None and empty.out_of_scope_taken() is None and empty.out_of_scope_done() is None
     assert empty.done_wrong() is None and empty.asked_wrong_slots() is None and empty.done_right() is None
 
 

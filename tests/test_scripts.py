@@ -176,3 +176,24 @@ def test_false_actions_judges_every_clip_on_a_fresh_car(script, tmp_path):
     assert assistant.seen == [(True, True)] * 3
     assert [o.state_changed for o in outcomes] == [True] * 3
     assert len(list((tmp_path / "clips").glob("*.wav"))) == 3  # in the folder the renderer names
+
+
+# -- the policy's tuning --------------------------------------------------------------------------
+
+
+def test_tuning_weighs_talk_done_as_a_command_like_a_wrong_action(script):
+    """Of two settings that ask and refuse alike, the one that acts on one more command but also on
+    one line of talk (a false action) is not chosen."""
+    from assistant.policy import PolicyOptions
+    from training.evaluate import Labelled, Verdicts
+
+    tune = script("tune_policy")
+    command, talk = Labelled("call mom", "phone", {}), Labelled("nice weather", "out_of_scope", {})
+    refused = (talk, "refused", "out_of_scope", {})
+    careful = Verdicts([(command, "asked", "phone", {})] * 40 + [refused] * 40)
+    bold = Verdicts(
+        [(command, "done", "phone", {})] + [(command, "asked", "phone", {})] * 39 + [refused] * 39
+        + [(talk, "done", "phone", {})]
+    )
+    options, _ = tune.choose([(PolicyOptions(act_without_template=0.5), bold), (PolicyOptions(), careful)])
+    assert options == PolicyOptions()
