@@ -175,8 +175,9 @@ class SlotResolver:
             unvouched = min(span.confidence, UNVOUCHED)
             trust[span.slot] = self._free_text_trust(intent, span.slot, value, span.confidence, unvouched)
         for span, value in resolved:  # words read as the slot that say no value of it: 'proceed'
-            if value is None and span.slot in trust:  # in 'proceed to the next song on…' beside 'on'
-                trust[span.slot] = min(trust[span.slot], UNVOUCHED)
+            if value is None and span.slot in trust and _trimmed(span.words):  # in 'proceed to the
+                trust[span.slot] = min(trust[span.slot], UNVOUCHED)  # next song on…' beside 'on'; not 'a'
+
         return SlotReading(
             values, self._doubted(intent, values, trust), template_matched=False, unresolved=tuple(unresolved)
         )

@@ -204,6 +204,8 @@ def test_a_reading_beside_words_tagged_as_the_same_slot_that_say_no_value_of_it_
     assert reading.values == {"action": "play"} and reading.confidence == {"action": UNVOUCHED}
     alone = resolver.read("media", "x", (TaggedSpan("action", ("on",), 5, 0.75),))
     assert alone.confidence == {"action": 0.75}
+    article = (span("change", "a", 0.5), TaggedSpan("change", ("cooler",), 2, 0.9))  # 'a' says nothing
+    assert resolver.read("climate", "a bit cooler", article).confidence == {"change": 0.9}
 
 
 def test_a_wildcard_cut_to_the_taggers_words_is_doubted_on_all_it_took(resolver):
