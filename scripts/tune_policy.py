@@ -118,6 +118,8 @@ def choose(results: list[tuple[PolicyOptions, Verdicts]]) -> tuple[PolicyOptions
             -item[1].out_of_scope_taken(),
             item[0].ask_threshold,
             item[0].margin,
+            item[0].act_without_template,
+            item[0].act_threshold,
         ),
     )
 

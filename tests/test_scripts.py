@@ -197,3 +197,15 @@ def test_tuning_weighs_talk_done_as_a_command_like_a_wrong_action(script):
     )
     options, _ = tune.choose([(PolicyOptions(act_without_template=0.5), bold), (PolicyOptions(), careful)])
     assert options == PolicyOptions()
+
+
+def test_tuning_breaks_a_tie_towards_the_stricter_setting(script):
+    from assistant.policy import PolicyOptions
+    from training.evaluate import Labelled, Verdicts
+
+    tune = script("tune_policy")
+    same = Verdicts(
+        [(Labelled("call mom", "phone", {}), "done", "phone", {}), (Labelled("hi", "out_of_scope", {}), "refused", "", {})]
+    )
+    options, _ = tune.choose([(PolicyOptions(act_without_template=0.5), same), (PolicyOptions(), same)])
+    assert options == PolicyOptions()
