@@ -157,12 +157,16 @@ def search(
     *,
     beam: int,
     max_tokens: int,
+    first_tokens: int = 1,
 ) -> list[tuple[float, list[int]]]:
     """The grammar's likeliest token sequences for the encoded audio (``[1, frames, width]``), best
     first, each with its log-probability (nats, the end of text included).
 
-    ``start`` is the decoder's start (start of transcript, no timestamps); ``beam`` paths are kept at
-    every step, and the search stops when no live path can beat the best finished one.
+    ``start`` is the decoder's start (start of transcript, no timestamps). The search starts from the
+    ``first_tokens`` likeliest first tokens, each a path of its own (the first word decides most: in
+    noise the likeliest alone is often another command's, 'Reject…' for 'resume the song'); after
+    that each path takes its ``beam`` likeliest next tokens and the ``max(beam, first_tokens)`` best
+    paths are kept. A path that can no longer beat the best finished one is dropped.
     """
     paths = [_Path(0.0, (), automaton.start)]
     finished: list[tuple[float, list[int]]] = []
@@ -173,7 +177,7 @@ def search(
             row = _log_softmax(path.rows[0])
             tokens, states = automaton.moves(path.state)
             scores = path.score + row[tokens]
-            for index in np.argsort(-scores)[:beam]:
+            for index in np.argsort(-scores)[: first_tokens if step == 0 else beam]:
                 token = int(tokens[index])
                 if token == automaton.end_of_text:
                     finished.append((float(scores[index]), list(path.tokens)))
@@ -188,9 +192,10 @@ def search(
                         path.rows[1:] if follows else (),
                     )
                 )
-        paths = sorted(extended, key=lambda path: -path.score)[:beam]
         best_finished = max((score for score, _ in finished), default=-np.inf)
-        if not paths or paths[0].score <= best_finished:
+        kept = sorted(extended, key=lambda path: -path.score)[: max(beam, first_tokens)]
+        paths = [path for path in kept if path.score > best_finished]
+        if not paths:
             break
     return sorted(finished, key=lambda item: -item[0])
 

@@ -4,13 +4,16 @@ chatter left alone; the decision between Whisper's text and the grammar's; the v
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from hassil.sample import sample_intents
 
 from assistant.asr import PROMPT_TOKENS, Transcriber, decide
-from assistant.constrained import TokenAutomaton
+from assistant.constrained import TokenAutomaton, search
 from assistant.events import Transcript
 from assistant.grammar import Grammar, WordGraph, normalise
 from assistant.intents import DEFAULT_INTENTS, load_intents, to_hassil
@@ -128,6 +131,59 @@ def test_the_token_automaton_takes_what_whisper_would_write_for_a_grammar_senten
     assert not walk(automaton, " Can I get a Latte.")  # capitals only first, and for "I"
     assert not walk(automaton, " Can i get a latte.")
     assert not walk(automaton, " Send a message to bob.")  # free text is held to its samples
+
+
+class WordTokens:
+    """A token per word as Whisper writes it (' Latte', ',', '.'), numbered as first seen; 0 ends the text."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {"<end>": 0}
+
+    def __call__(self, text: str) -> list[int]:
+        return [self.ids.setdefault(piece, len(self.ids)) for piece in re.findall(r" ?[^ ,.?]+|[,.?]", text)]
+
+
+class LeaningDecoder:
+    """A stand-in for Whisper's decoder (``generate`` with the logits): after each prefix of tokens,
+    the next-token log-probabilities ``leanings`` gives it (the rest of the vocabulary shares what is
+    left), and its own greedy next token."""
+
+    def __init__(self, tokens: WordTokens, leanings: dict[tuple[str, ...], dict[str, float]]) -> None:
+        self.tokens, self.leanings = tokens, leanings
+
+    def row(self, prefix: list[int]) -> np.ndarray:
+        names = {token: name for name, token in self.tokens.ids.items()}
+        leaning = self.leanings.get(tuple(names[t] for t in prefix), {})
+        rest = (1.0 - sum(leaning.values())) / (len(names) - len(leaning))
+        return np.log([leaning.get(names[token], rest) for token in range(len(names))])
+
+    def generate(self, _batch, prompts, **_options):
+        results = []
+        for prompt in prompts:
+            said = prompt[len(START) :]
+            rows = np.array([self.row(said[:i]) for i in range(len(said) + 1)])
+            results.append(SimpleNamespace(logits=[rows], sequences_ids=[[*said, int(rows[-1].argmax())]]))
+        return results
+
+
+START = [50257, 50362]
+
+
+def test_the_held_decoding_tries_more_than_the_likeliest_first_word(small):
+    """The decoder leans to ' Send' first, but nothing after it fits; ' Latte.' is likelier whole."""
+    tokens = WordTokens()
+    automaton = TokenAutomaton(small.graph, tokens, end_of_text=0)
+    decoder = LeaningDecoder(
+        tokens, {(): {" Send": 0.5, " Latte": 0.4}, (" Latte",): {".": 0.9}, (" Latte", "."): {"<end>": 0.9}}
+    )
+    names = {token: name for name, token in tokens.ids.items()}
+
+    def best(first_tokens: int) -> str:
+        found = search(decoder, np.zeros((1, 2, 2), np.float32), START, automaton, beam=1, max_tokens=12, first_tokens=first_tokens)
+        return "".join(names[token] for token in found[0][1])
+
+    assert best(first_tokens=1).startswith(" Send a message to")
+    assert best(first_tokens=3) == " Latte."
 
 
 def test_a_misheard_command_finds_its_sentence(small):
