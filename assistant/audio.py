@@ -133,8 +133,12 @@ def _sounddevice() -> ModuleType:
     """Import sounddevice late, so WAV replay works on a machine without PortAudio.
 
     The import initialises PortAudio with file descriptor 2 on /dev/null (sounddevice's own way of
-    silencing its probing); the filter on C's stderr starts after it, for what PortAudio says later.
+    silencing its probing). The filter on C's stderr starts before it, so that at exit it is taken
+    down after sounddevice's own exit handler has terminated PortAudio (exit handlers run last
+    registered first): a stream left behind spinning (:data:`CLOSE_WAIT_S`) prints its failed
+    assertion hundreds of thousands of times while PortAudio terminates.
     """
+    _filter_c_stderr()
     try:
         import sounddevice
     except OSError as err:
@@ -142,7 +146,6 @@ def _sounddevice() -> ModuleType:
             "No microphone support: the PortAudio library is missing (apt install libportaudio2). "
             "Use --wav FILE meanwhile."
         ) from err
-    _filter_c_stderr()
     return sounddevice
 
 
