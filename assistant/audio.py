@@ -94,25 +94,31 @@ def _filter_c_stderr() -> None:
     libc = ctypes.CDLL(None)
     libc.fdopen.restype = ctypes.c_void_p
     libc.fdopen.argtypes = [ctypes.c_int, ctypes.c_char_p]
-    libc.fclose.argtypes = [ctypes.c_void_p]
+    libc.fflush.argtypes = [ctypes.c_void_p]
     c_stderr = ctypes.c_void_p.in_dll(libc, "stderr")
     read_end, write_end = os.pipe()
     piped = libc.fdopen(write_end, b"w")
-    if not piped:
+    silent = libc.fdopen(os.open(os.devnull, os.O_WRONLY), b"w")
+    if not piped or not silent:
         os.close(read_end)
         os.close(write_end)
         return
-    original, c_stderr.value = c_stderr.value, piped
+    c_stderr.value = piped
     forwarder = threading.Thread(target=_forward_c_stderr, args=(read_end,), name="c-stderr", daemon=True)
     forwarder.start()
 
-    def restore() -> None:
-        """At exit: C's own stderr back, the pipe closed, and what is still in it passed on."""
-        c_stderr.value = original
-        libc.fclose(piped)
+    def take_down() -> None:
+        """At exit: what is still in the pipe passed on, and C's stderr on /dev/null from then on.
+
+        Not back on the terminal: a PortAudio thread left spinning (:data:`CLOSE_WAIT_S`) prints its
+        failed assertion until the process is gone, hundreds of thousands of lines. The pipe's
+        ``FILE`` is never closed, as such a thread may be writing to it."""
+        c_stderr.value = silent
+        libc.fflush(piped)
+        os.close(write_end)
         forwarder.join(timeout=1.0)
 
-    atexit.register(restore)
+    atexit.register(take_down)
 
 
 def _forward_c_stderr(read_end: int) -> None:
@@ -135,8 +141,7 @@ def _sounddevice() -> ModuleType:
     The import initialises PortAudio with file descriptor 2 on /dev/null (sounddevice's own way of
     silencing its probing). The filter on C's stderr starts before it, so that at exit it is taken
     down after sounddevice's own exit handler has terminated PortAudio (exit handlers run last
-    registered first): a stream left behind spinning (:data:`CLOSE_WAIT_S`) prints its failed
-    assertion hundreds of thousands of times while PortAudio terminates.
+    registered first).
     """
     _filter_c_stderr()
     try:

@@ -370,23 +370,28 @@ def test_portaudio_and_alsa_noise_on_c_stderr_is_dropped_and_other_lines_pass():
 
 
 PORTAUDIO_TERMINATING = """
-import ctypes, sys
+import atexit, ctypes, sys
+libc = ctypes.CDLL(None)
+stderr = ctypes.c_void_p.in_dll(libc, "stderr")
+
+def spin():  # a stream left spinning prints until the process is gone: after every exit handler
+    libc.fputs(sys.argv[1].encode() + b"\\n", stderr)
+
+atexit.register(spin)
 from assistant.audio import list_devices
 list_devices()  # imports sounddevice, as the microphone's first use does
 import sounddevice
-libc = ctypes.CDLL(None)
-stderr = ctypes.c_void_p.in_dll(libc, "stderr")
 terminate = sounddevice._terminate
 
-def terminate_noisily():  # what a stream left spinning prints while PortAudio terminates at exit
-    libc.fputs(sys.argv[1].encode() + b"\\n", stderr)
+def terminate_noisily():  # and while PortAudio terminates at exit
+    spin()
     terminate()
 
 sounddevice._terminate = terminate_noisily
 """
 
 
-def test_what_portaudio_prints_while_it_terminates_at_exit_is_dropped_too():
+def test_what_portaudio_prints_while_the_process_exits_is_dropped_too():
     noise = "Expression 'self->capture.ready || self->playback.ready' failed in 'pa_linux_alsa.c', line: 3958"
     result = subprocess.run(
         [sys.executable, "-c", PORTAUDIO_TERMINATING, noise], capture_output=True, text=True, check=True
