@@ -63,7 +63,7 @@ def home_assistant_intents() -> dict:
     return get_intents("en")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Talk:
     """A line of chatter and its topic: the chatterbot file it comes from ('sports'), or the Home
     Assistant intent it asks for ('HassStartTimer'). The dataset splits chatter by topic, so the
@@ -93,8 +93,7 @@ def everyday_chatter(
     requests = round(count * request_share)
     matcher = TemplateMatcher(library)
     talk = sorted(
-        {line for line in corpus_lines(corpus_folder()) if MIN_WORDS <= len(line.text.split()) <= MAX_WORDS},
-        key=lambda line: (line.text, line.topic),
+        {line for line in corpus_lines(corpus_folder()) if MIN_WORDS <= len(line.text.split()) <= MAX_WORDS}
     )
     rng.shuffle(talk)
     chosen = _unsaid(matcher, talk, count - requests, set())
@@ -107,10 +106,11 @@ def everyday_chatter(
 def _unsaid(matcher: TemplateMatcher, lines: list[Talk], count: int, taken: set[str]) -> list[Talk]:
     """The first ``count`` lines, in order, that no template says and whose text is not ``taken``."""
     chosen: list[Talk] = []
+    taken = set(taken)
     for line in lines:
         if len(chosen) == count:
             break
         if line.text not in taken and not HELD_OUT_TALK.search(line.text) and not matcher.says(line.text):
             chosen.append(line)
-            taken = taken | {line.text}
+            taken.add(line.text)
     return chosen

@@ -144,13 +144,14 @@ class Verdicts:
 
     def out_of_scope_taken(self) -> float | None:
         """Out-of-scope lines done or asked about (should be refused)."""
-        lines = [row for row in self.rows if row[0].intent == OUT_OF_SCOPE]
-        return _share(lines, lambda row: row[1] != Status.REFUSED)
+        return _share(self._out_of_scope(), lambda row: row[1] != Status.REFUSED)
 
     def out_of_scope_done(self) -> float | None:
         """Out-of-scope lines done: talk that moved the car (a false action)."""
-        lines = [row for row in self.rows if row[0].intent == OUT_OF_SCOPE]
-        return _share(lines, lambda row: row[1] == Status.DONE)
+        return _share(self._out_of_scope(), lambda row: row[1] == Status.DONE)
+
+    def _out_of_scope(self) -> list[tuple[Labelled, Status, str, dict]]:
+        return [row for row in self.rows if row[0].intent == OUT_OF_SCOPE]
 
     def done_wrong(self) -> float | None:
         """In-scope lines done with the wrong intent or wrong slots: the car did the wrong thing."""
