@@ -11,7 +11,8 @@ monotonic clock) and what the pipeline read from the words (``value``, ``said``)
 - the last command: a short reply that refers back to it ("turn it off", "close it again", "the
   passenger one too") is that command with what the reply changes; "a bit more" repeats a relative
   change ("a bit warmer", "louder") and "less" reverses it; a correction ("no, dad") is the last
-  command with the corrected value, carried out instead of it;
+  command with the corrected value, carried out instead of it; a "no" alone ("No." … "the passenger
+  window", a correction the endpointer cut in two) takes it back, and the next words say what instead;
 - what is expected next (:class:`Expectation`): the asked intent and slot while a question stands,
   else what the car's state makes likely (the phone while it rings);
 - several commands in one utterance: :func:`compound_splits` says where it may be cut, and
@@ -31,6 +32,8 @@ EXPIRY_S = 10.0
 """How long a question stands, and how long the last command can be referred back to."""
 YES = ("yes", "yeah", "yep", "yup", "do it", "sure", "please do", "ok", "okay", "go ahead", "correct")
 NO = ("no", "cancel", "never mind", "nevermind", "nope", "stop", "don't", "no thanks")
+TAKE_BACK = ("no", "nope", "not that", "that's wrong", "wrong")
+"""What a driver says alone to take back what the car just did ("No." … "the passenger window")."""
 POLITE = ("please", "thanks", "thank you")
 """Words that may come with a yes or a no without changing it ("yes please", "no thank you")."""
 REFERRING = frozenset({"it", "them", "that", "this", "one", "ones", "too", "also", "again"})
@@ -99,6 +102,8 @@ class Dialogue:
 
     pending: Question | None = None
     last: Recent | None = None
+    taken_back: float | None = None
+    """Until when the next words say what to do instead of the last command (after a "no" alone)."""
 
     def waiting(self, now: float) -> Question | None:
         """The question still standing at ``now`` (None once it has lapsed)."""
@@ -107,6 +112,14 @@ class Dialogue:
     def recent(self, now: float) -> Command | None:
         """The last command carried out, while a reply may still refer back to it."""
         return self.last.command if self.last and now < self.last.expires_at else None
+
+    def taking_back(self, now: float) -> bool:
+        """Whether the driver said "no" to the last command and the next words say what instead."""
+        return self.taken_back is not None and now < self.taken_back and self.recent(now) is not None
+
+    def took_back(self, now: float, expiry_s: float = EXPIRY_S) -> Dialogue:
+        """A "no" alone to the last command: the next words, within ``expiry_s``, correct it."""
+        return replace(self, taken_back=now + expiry_s)
 
     def expecting(self, now: float, likely: tuple[str, ...] = ()) -> Expectation:
         """What the next words likely are: the asked intent (and slot) while a question stands, else
@@ -187,11 +200,21 @@ def corrected(command: Command, said: Mapping[str, SlotValue]) -> Command | None
 
 def reply_kind(text: str) -> Literal["yes", "no", "other"]:
     """'yes' when the text says nothing but yes-words (and politeness), 'no' likewise, else 'other'."""
-    words = spoken_words(text)
     for kind, phrases in (("yes", YES), ("no", NO)):
-        if words and _made_of(words, (*phrases, *POLITE)) and not _made_of(words, POLITE):
+        if _only(text, phrases):
             return kind  # type: ignore[return-value]
     return "other"
+
+
+def takes_back(text: str) -> bool:
+    """Whether the text only takes back what the car just did ("No."; not "stop", a media command)."""
+    return _only(text, TAKE_BACK)
+
+
+def _only(text: str, phrases: tuple[str, ...]) -> bool:
+    """Whether the text says one or more of ``phrases``, perhaps politely, and nothing else."""
+    words = spoken_words(text)
+    return bool(words) and _made_of(words, (*phrases, *POLITE)) and not _made_of(words, POLITE)
 
 
 def answer_words(text: str) -> str:

@@ -27,6 +27,7 @@ from assistant.dialogue import (
     correction,
     correction_split,
     stand_in_readings,
+    takes_back,
 )
 from assistant.events import (
     STATUS,
@@ -53,9 +54,10 @@ CONVERSATION_OUTCOMES: dict[str, tuple[str, ...]] = {
     "asked": ("question",),
     "refused": ("reason",),
     "cancelled": (),
+    "instead": (),
 }
 """What the conversation itself reports, beside the car's :data:`~assistant.vehicle.OUTCOMES`: the car's
-question, a refusal and its reason, and "no" to a question."""
+question, a refusal and its reason, "no" to a question, and "no" alone to what the car just did."""
 RESPONDED = {**OUTCOMES, **CONVERSATION_OUTCOMES}
 """Every outcome the intents YAML's ``responses:`` may word."""
 
@@ -110,6 +112,8 @@ class Turn:
     utterance, or Whisper's own words taken over the grammar sentence ("" when the transcript says it)."""
     undo: bool = False
     """A correction ("no, dad"): the car goes back to before the last command, then does this one."""
+    takes_back: bool = False
+    """A "no" alone to the last command: the next words say what to do instead."""
 
 
 class Assistant:
@@ -298,6 +302,9 @@ class Assistant:
             self.dialogue, reply = self.dialogue.hear(text, now)
             if reply.kind != "other":
                 return [self._answered(reply)]
+        last = self.dialogue.recent(now)
+        if question is None and last is not None and takes_back(text):
+            return [Turn(Decision("ask", last, f"you said no to {_said_as(last)}"), takes_back=True)]
         text, turn = self._likelier_reading(text, self._judged(text, heard, now), heard, now)
         several = [] if self._one_listed_command(turn) else self._several(text, heard, now)
         if several:
@@ -407,15 +414,13 @@ class Assistant:
         word ("make it a bit warmer" after "turn the fan up": the 'it' is the cabin's)."""
         last = self.dialogue.recent(now)
         decided = turn.decision
-        if (
-            last is None
-            or _template_command(turn)
-            or (decided.verdict == "act" and decided.command.intent != last.intent)
-        ):
+        if last is None or (decided.verdict == "act" and decided.command.intent != last.intent):
             return None
-        rest = correction(text)
+        rest = correction(text) or (text if self.dialogue.taking_back(now) else None)
         if rest:
             return self._instead(last, rest, heard, now, undo=True)
+        if _template_command(turn):
+            return None
         slots = self.understander.slots
         nouns = tuple(
             phrase.split()[-1]
@@ -451,6 +456,9 @@ class Assistant:
     def _execute(self, turn: Turn) -> Outcome:
         """Carry the turn out and remember it in the conversation."""
         decision, command, now = turn.decision, turn.decision.command, self.clock()
+        if turn.takes_back:
+            self.dialogue = self.dialogue.took_back(now)
+            return Outcome(False, "instead")
         if decision.verdict == "ask":
             self.dialogue = self.dialogue.asked(command, decision.question, now, decision.slot)
             return Outcome(False, "asked", {"question": decision.question})

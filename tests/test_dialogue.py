@@ -13,6 +13,7 @@ from assistant.dialogue import (
     correction_split,
     reply_kind,
     stand_in_readings,
+    takes_back,
 )
 from assistant.events import Command, Expectation
 
@@ -204,6 +205,22 @@ def test_a_correction_changes_the_last_command():
     assert after(call_mom).correct({"contact": "dad"}, now=104.0).slots == {"action": "call", "contact": "dad"}
     assert after(call_mom).correct({"contact": "mom"}, now=104.0) is None  # nothing corrected
     assert after(call_mom, at=100.0).correct({"contact": "dad"}, now=100.0 + EXPIRY_S) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "taking"),
+    [("No.", True), ("nope", True), ("No, no.", True), ("stop", False), ("cancel", False), ("no, dad", False)],
+)
+def test_only_a_no_alone_takes_back_what_the_car_did(text, taking):
+    assert takes_back(text) is taking
+
+
+def test_a_no_alone_stands_while_the_last_command_does_and_acting_settles_it():
+    dialogue = after(WINDOW).took_back(now=103.0)
+    assert dialogue.taking_back(103.0 + EXPIRY_S - 3.1)
+    assert not dialogue.taking_back(100.0 + EXPIRY_S)  # the command it takes back lapsed first
+    assert not dialogue.acted(CALL, now=104.0).taking_back(104.0)
+    assert not Dialogue().took_back(now=100.0).taking_back(100.0)
 
 
 @pytest.mark.parametrize(

@@ -389,6 +389,29 @@ def test_say_takes_a_correction_instead_of_what_it_corrects():
     assert instead["slots"]["contact"] == "james" and instead["outcome"] == "Calling james."
 
 
+def test_a_no_alone_takes_the_last_command_back_and_the_next_words_say_what_instead():
+    """A correction the endpointer cut in two: 'No.' … 'the passenger window'."""
+    opened, no, instead = say("open the driver window", "No.", "the passenger window")
+    assert opened["status"] == "done" and no["status"] == "asked" and not no["carried_out"]
+    assert no["outcome"] == "Okay. What should I do instead?"
+    assert instead["status"] == "done" and instead["slots"] == {"window": "passenger", "state": "open"}
+    assert "corrected" in instead["reason"] and "Passenger window open" in instead["outcome"]
+
+
+def test_a_no_alone_is_forgotten_with_the_last_command(conversation):
+    conversation.policy = Policy(conversation.library)
+    for text in ("open the driver window", "no", "the passenger window"):
+        conversation.handle_text(text)
+    windows = conversation.vehicle.state.windows
+    assert (windows.driver, windows.passenger) == (0, 100)  # the driver's window went back
+    conversation.clock.now += 10.5
+    assert conversation.handle_text("open the driver window").status == "done"
+    assert conversation.handle_text("no").status == "asked"
+    conversation.clock.now += 10.5
+    assert conversation.handle_text("the passenger window").status != "done"
+    assert conversation.vehicle.state.windows.driver == 100
+
+
 def test_a_slot_question_lapses_and_the_last_command_is_forgotten_after_ten_seconds(conversation):
     conversation.policy = Policy(conversation.library)
     assert conversation.handle_text("call").outcome == "Who should I call?"
