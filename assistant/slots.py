@@ -222,17 +222,17 @@ class SlotResolver:
         """A wildcard's value cut to the words the tagger reads as that slot, when they lie inside it:
         'directions to the nearest gas station' → 'gas station', 'the stadium from my office' →
         'stadium' (the first span: what follows it places it). Never where the next word joins
-        another name on ('simon and garfunkel', read by the tagger as 'simon' or as two spans), nor
+        another name on ('simon and garfunkel', read by the tagger as 'simon', 'simon and' or as two spans), nor
         where the wildcard took a known name whole ('the rolling stones', tagged 'stones')."""
         narrowed = dict(values)
         for slot, value in values.items():
             inside = [span for span in spans if span.slot == slot and f" {span.text} " in f" {value} "]
             if not self.free_text(intent, slot) or not inside or value in self._samples[slot]:
                 continue
-            first = min(inside, key=lambda span: span.start)
-            after = f" {value} ".split(f" {first.text} ", 1)[1].split()
-            if str(value) != first.text and (not after or after[0] not in NAME_JOINERS):
-                narrowed[slot] = _trimmed(first.words)
+            name = _trimmed(min(inside, key=lambda span: span.start).words)
+            after = f" {value} ".split(f" {name} ", 1)[-1].split()
+            if name and str(value) != name and (not after or after[0] not in NAME_JOINERS):
+                narrowed[slot] = name
         return narrowed
 
     def _free_text_trust(

@@ -402,8 +402,12 @@ def test_a_wildcard_is_cut_before_what_follows_the_name(resolver):
 
 @pytest.mark.parametrize(
     "spans",
-    [(span("query", "simon"),), (span("query", "simon"), TaggedSpan("query", ("garfunkel",), 3, 0.9))],
-    ids=["the start of the name", "the name in two pieces"],
+    [
+        (span("query", "simon"),),
+        (span("query", "simon and"),),
+        (span("query", "simon"), TaggedSpan("query", ("garfunkel",), 3, 0.9)),
+    ],
+    ids=["the start of the name", "the start and its joiner", "the name in two pieces"],
 )
 def test_a_wildcard_is_not_cut_to_the_start_of_a_name(resolver, spans):
     reading = resolver.read("media", "play simon and garfunkel", spans)
