@@ -57,7 +57,7 @@ CONVERSATION_OUTCOMES: dict[str, tuple[str, ...]] = {
     "instead": (),
 }
 """What the conversation itself reports, beside the car's :data:`~assistant.vehicle.OUTCOMES`: the car's
-question, a refusal and its reason, "no" to a question, and "no" alone to what the car just did."""
+question, a refusal and its reason, "no" to a question, and "no" alone to what the car just did (undone)."""
 RESPONDED = {**OUTCOMES, **CONVERSATION_OUTCOMES}
 """Every outcome the intents YAML's ``responses:`` may word."""
 
@@ -113,7 +113,8 @@ class Turn:
     undo: bool = False
     """A correction ("no, dad"): the car goes back to before the last command, then does this one."""
     takes_back: bool = False
-    """A "no" alone to the last command: the next words say what to do instead."""
+    """A "no" alone to the last command: the car goes back to before it, and the next words may say
+    what to do instead."""
 
 
 class Assistant:
@@ -456,9 +457,12 @@ class Assistant:
     def _execute(self, turn: Turn) -> Outcome:
         """Carry the turn out and remember it in the conversation."""
         decision, command, now = turn.decision, turn.decision.command, self.clock()
-        if turn.takes_back:
+        if turn.takes_back:  # the car goes back to before it; the next words may say what instead
+            undone = self._before_last is not None
+            if undone:
+                self.vehicle.restore(self._before_last)
             self.dialogue = self.dialogue.took_back(now)
-            return Outcome(False, "instead")
+            return Outcome(undone, "instead")
         if decision.verdict == "ask":
             self.dialogue = self.dialogue.asked(command, decision.question, now, decision.slot)
             return Outcome(False, "asked", {"question": decision.question})

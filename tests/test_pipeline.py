@@ -392,23 +392,24 @@ def test_say_takes_a_correction_instead_of_what_it_corrects():
 def test_a_no_alone_takes_the_last_command_back_and_the_next_words_say_what_instead():
     """A correction the endpointer cut in two: 'No.' … 'the passenger window'."""
     opened, no, instead = say("open the driver window", "No.", "the passenger window")
-    assert opened["status"] == "done" and no["status"] == "asked" and not no["carried_out"]
-    assert no["outcome"] == "Okay. What should I do instead?"
+    assert opened["status"] == "done" and no["status"] == "asked" and no["carried_out"]
+    assert no["outcome"] == "Okay, undone. What should I do instead?"
     assert instead["status"] == "done" and instead["slots"] == {"window": "passenger", "state": "open"}
     assert "corrected" in instead["reason"] and "Passenger window open" in instead["outcome"]
 
 
-def test_a_no_alone_is_forgotten_with_the_last_command(conversation):
+def test_a_no_alone_undoes_the_last_command_and_nothing_once_that_lapsed(conversation):
     conversation.policy = Policy(conversation.library)
-    for text in ("open the driver window", "no", "the passenger window"):
-        conversation.handle_text(text)
+    conversation.handle_text("open the driver window")
+    conversation.handle_text("no")
+    assert conversation.vehicle.state.windows.driver == 0  # undone at once
+    conversation.handle_text("the passenger window")
     windows = conversation.vehicle.state.windows
-    assert (windows.driver, windows.passenger) == (0, 100)  # the driver's window went back
+    assert (windows.driver, windows.passenger) == (0, 100)
     conversation.clock.now += 10.5
     assert conversation.handle_text("open the driver window").status == "done"
-    assert conversation.handle_text("no").status == "asked"
     conversation.clock.now += 10.5
-    assert conversation.handle_text("the passenger window").status != "done"
+    assert conversation.handle_text("no").status != "asked"  # nothing left to take back
     assert conversation.vehicle.state.windows.driver == 100
 
 
