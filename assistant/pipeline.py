@@ -40,7 +40,15 @@ from assistant.events import (
     Transcript,
     Utterance,
 )
-from assistant.intents import DEFAULT_INTENTS, IntentLibrary, check_responses, load_intents, respond, sayings
+from assistant.intents import (
+    DEFAULT_INTENTS,
+    IntentLibrary,
+    check_responses,
+    load_intents,
+    normalize,
+    respond,
+    sayings,
+)
 from assistant.nlu import DEFAULT_MODEL_DIR, Understander, load_classifier
 from assistant.phonebook import DEFAULT_PHONEBOOK, load_phonebook, with_phonebook
 from assistant.policy import Policy, PolicyOptions, refuse
@@ -122,6 +130,9 @@ class Assistant:
 
     ``clock`` is what the conversation's expiry reads (the dashboard passes its own). A lock keeps
     the typed and the spoken path from taking turns in the conversation at the same moment.
+    ``names``: the phone book's names as written there ('Alex Chen'), how the recognizer scores an
+    answer to "Who should I call?" (Whisper writes 'Alex Chen.', and finds 'Alex chen.' 10 nats less
+    likely).
     """
 
     def __init__(
@@ -132,8 +143,10 @@ class Assistant:
         transcriber=None,
         policy: Policy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        names: Sequence[str] = (),
     ):
         self.library = library
+        self._written = {normalize(name): name for name in names}
         self.understander = understander
         self.vehicle = vehicle or Vehicle()
         self.transcriber = transcriber
@@ -154,9 +167,10 @@ class Assistant:
         book = load_phonebook(config.phonebook)
         library = with_phonebook(load_intents(config.intents), book)
         understander = Understander(load_classifier(config.model, library), library)
-        assistant = cls(library, understander, policy=Policy(library, config.policy))
+        names = book.spoken_names()
+        assistant = cls(library, understander, policy=Policy(library, config.policy), names=names)
         if with_speech:
-            assistant.transcriber = load_transcriber(config, library, book.spoken_names())
+            assistant.transcriber = load_transcriber(config, library, names)
         return assistant
 
     def use_model(self, model_dir: Path) -> None:
@@ -211,12 +225,12 @@ class Assistant:
 
     def expected_sentences(self) -> list[str]:
         """What the driver most likely says next, for the recognizer: after "Who should I call?", a
-        name the car knows (the phone book's first); to a ringing phone, answer or decline it (the
-        shortest ways the YAML says each)."""
+        name the car knows (the phone book's first, as written there); to a ringing phone, answer or
+        decline it (the shortest ways the YAML says each)."""
         expectation = self.expecting()
         if expectation.slot:
             return [
-                phrase
+                self._written.get(phrase, phrase)
                 for intent in expectation.intents
                 for slot_list in self.library.slot_lists(intent).get(expectation.slot, [])
                 if slot_list.free_text
