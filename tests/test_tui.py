@@ -329,6 +329,23 @@ def test_a_question_is_answered_with_its_keys(asking: Assistant, key: str, done:
     run(scenario)
 
 
+def test_a_no_alone_undoes_the_last_command_and_offers_no_yes_or_no(assistant: Assistant) -> None:
+    async def scenario() -> None:
+        app = dashboard(assistant, clock=Clock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.nlu_status == "ready", what="the classifier")
+            await type_command(pilot, "open the sunroof")
+            await wait_for(pilot, lambda: app.vehicle.state.windows.sunroof == 100, what="the sunroof")
+            await type_command(pilot, "no")
+            await wait_for(pilot, lambda: last_event(app).transcript == "no", what="the no")
+            shown = rendered(app.query_one(Exchange))
+            assert "What should I do instead?" in shown and "lapsed" not in shown and "s left" not in shown
+            assert app.vehicle.state.windows.sunroof == 0 and not answer_keys_shown(app)
+
+    assistant.vehicle.reset()
+    run(scenario)
+
+
 def test_a_typed_yes_answers_and_an_unanswered_question_lapses(asking: Assistant) -> None:
     async def scenario() -> None:
         clock = Clock()

@@ -152,7 +152,8 @@ class CarDashboard(App[int], inherit_bindings=False):
     asr_status: reactive[SpeechStatus] = reactive("waiting")
     model_name: reactive[str] = reactive("")
     notices: reactive[dict[str, str]] = reactive(dict)
-    question_left_s: reactive[int] = reactive(0)
+    question_left_s: reactive[int | None] = reactive(None)
+    """Seconds the car's question still stands (0: lapsed); None while no question was asked."""
 
     def __init__(
         self,
@@ -464,6 +465,7 @@ class CarDashboard(App[int], inherit_bindings=False):
     def on_heard(self, message: Heard) -> None:
         asked = message.event.status is Status.ASKED and self.assistant is not None
         self.question = self.assistant.dialogue.waiting(self.clock()) if asked else None
+        self.question_left_s = None  # an "Okay, undone. What should I do instead?" awaits no yes or no
         self._count_down(self.clock())
         self.refresh_bindings()
         self._show(message.event)

@@ -73,7 +73,7 @@ class Exchange(Widget):
 
     event: reactive[Event | None] = reactive(None, layout=True)
     pending: reactive[Pending | None] = reactive(None, layout=True)
-    question_left_s: reactive[int] = reactive(0)
+    question_left_s: reactive[int | None] = reactive(None)
     """Seconds until the car's question lapses (0: none stands), counted down by the app."""
     examples: reactive[tuple[str, ...]] = reactive(tuple, layout=True)
     """Things to say (one per intent, from the intents YAML); the first few show until the first command."""
@@ -152,7 +152,7 @@ class Exchange(Widget):
 
     def _answer_keys(self, event: Event) -> list[Content]:
         """Under a question: the keys that answer it and how long it stands, or that it lapsed."""
-        if event.status is not Status.ASKED:
+        if event.status is not Status.ASKED or self.question_left_s is None:
             return []
         if self.question_left_s <= 0:
             return [Content.assemble(_label(""), ("the question lapsed", MUTED))]
