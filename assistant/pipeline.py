@@ -491,11 +491,14 @@ class Assistant:
         return self.vehicle.execute(command.action, command.intent, command.slots, now=now)
 
     def words_for(self, outcome: Outcome, command: Command | None = None) -> str:
-        """The outcome in the intents YAML's words, with the command's slots and the car's values put in."""
+        """The outcome in the intents YAML's words, with the command's slots and the car's values put in
+        (a booked name as the phone book writes it: "Calling Alex Chen.")."""
         slots = command.slots if command else {}
-        return respond(
-            self.library, outcome.key, {**slots, **outcome.values}, command.intent if command else None
-        )
+        values = {
+            name: self._written.get(value, value) if isinstance(value, str) else value
+            for name, value in {**slots, **outcome.values}.items()
+        }
+        return respond(self.library, outcome.key, values, command.intent if command else None)
 
     def _car_audible(self, at: float) -> bool:
         """Whether the microphone may hear the car's own voice at ``at`` (the voice may come later)."""

@@ -337,7 +337,7 @@ def test_say_asks_for_a_missing_slot_and_the_next_text_fills_it():
         "call", "mom", "navigate", "the airport", "set the temperature", "twenty-one"
     )
     assert call["status"] == "asked" and call["outcome"] == "Who should I call?"
-    assert mom["status"] == "done" and mom["slots"]["contact"] == "mom" and "Calling mom" in mom["outcome"]
+    assert mom["status"] == "done" and mom["slots"]["contact"] == "mom" and "Calling Mom" in mom["outcome"]
     assert navigate["outcome"] == "Where to?" and airport["slots"] == {"destination": "airport"}
     assert warm["status"] == "asked" and degrees["carried_out"] and "21 °C" in degrees["outcome"]
 
@@ -429,7 +429,7 @@ def test_while_the_phone_rings_answer_and_decline_are_what_is_expected(conversat
     conversation.vehicle.simulate_incoming_call("mom")
     assert conversation.expecting().intents == ("phone",)
     event = conversation.handle_text("decline")
-    assert event.intent == "phone" and "Declined the call from mom" in event.outcome
+    assert event.intent == "phone" and "Declined the call from Mom" in event.outcome
     assert conversation.expecting().intents == ()
 
 
@@ -477,7 +477,7 @@ def test_a_question_and_several_commands_in_one_utterance_are_each_spoken_once(c
         conversation.voice = None
     question, calling, _, both = events
     assert voice.said == [event.outcome for event in events]
-    assert question.outcome == "Who should I call?" and calling.outcome == "Calling mom."
+    assert question.outcome == "Who should I call?" and calling.outcome == "Calling Mom."
     first, second = both.parts
     assert both.outcome == f"{first.outcome} {second.outcome}"
     assert first.outcome.startswith("High beams on") and "Sunroof open" in second.outcome
