@@ -18,9 +18,12 @@ minute typed.
 ``--spoken``: each turn is spoken instead (the Piper voice en_US-joe-medium, under cabin noise at
 ``--snr`` dB, 12 by default) and goes the hands-free way, ``WavFileSource`` with the microphone's VAD
 endpointer → ``Assistant.listen`` (Whisper tiny.en, grammar-guided): the virtual microphone's path
-without PulseAudio. Some minutes.
+without PulseAudio. Some minutes. ``--spoken --virtual-mic``: each turn is played into the virtual
+microphone (``paplay`` into the null sink ``cabin``) while ``Assistant.listen`` records it live
+through ``MicrophoneSource`` (run under ``scripts/virtual-mic.sh``). About ten minutes.
 
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/bench_dialogue.py [--data FILE] [--model DIR] [--spoken]
+    HF_HUB_OFFLINE=1 scripts/virtual-mic.sh .venv/bin/python scripts/bench_dialogue.py --spoken --virtual-mic
 """
 
 from __future__ import annotations
@@ -134,14 +137,38 @@ class Voice:
         self.snr_db, self.renderer, self.count = snr_db, renderer, 0
 
     def __call__(self, assistant: Assistant, text: str) -> list[Event]:
-        from speech import PIPER_VOICE, mix_at_snr, write_wav
-
         from assistant.audio import WavFileSource
+
+        return list(assistant.listen(WavFileSource([self.clip(text)])))
+
+    def clip(self, text: str) -> Path:
+        """The turn spoken by Piper under cabin noise (a noise seed per turn), as a WAV file."""
+        from speech import PIPER_VOICE, mix_at_snr, write_wav
 
         self.count += 1
         audio = mix_at_snr(self.renderer.audio(text, PIPER_VOICE), self.snr_db, seed=self.count)
-        clip = write_wav(self.renderer.clip_path(f"dialogue-turn{self.count}.wav"), audio)
-        return list(assistant.listen(WavFileSource([clip])))
+        return write_wav(self.renderer.clip_path(f"dialogue-turn{self.count}.wav"), audio)
+
+
+class CabinVoice(Voice):
+    """Turns played into the virtual microphone (PulseAudio's null sink ``cabin``) while the assistant
+    listens to it live, as in the car: run under ``scripts/virtual-mic.sh``."""
+
+    listener: Any = None
+
+    def __call__(self, assistant: Assistant, text: str) -> list[Event]:
+        from bench_latency import MIC_DEVICE
+        from speech import LiveListener, play_and_collect
+
+        from assistant.audio import MicrophoneSource
+
+        if self.listener is None:
+            self.listener = LiveListener(assistant, MicrophoneSource(MIC_DEVICE)).start()
+        return play_and_collect(self.listener, self.clip(text)).events
+
+    def close(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
 
 
 def typed(assistant: Assistant, text: str) -> list[Event]:
@@ -185,16 +212,24 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="dialogues YAML (default: %(default)s)")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR, help="model folder (default: %(default)s)")
     parser.add_argument("--spoken", action="store_true", help="speak each turn under cabin noise (Whisper)")
+    parser.add_argument(
+        "--virtual-mic", action="store_true", help="with --spoken: play each turn into the virtual microphone"
+    )
     parser.add_argument("--snr", type=float, default=12.0, help="cabin noise SNR in dB with --spoken (default: 12)")
     parser.add_argument("--speech-dir", type=Path, default=SPEECH_DIR, help="where rendered speech is cached")
     args = parser.parse_args()
     dialogues, compound = read_scripts(args.data)
     assistant = Assistant.from_config(AssistantConfig(model=args.model), with_speech=args.spoken)
-    say = Voice(args.snr, Renderer(args.speech_dir)) if args.spoken else typed
-    dialogue_share, compound_share = report(assistant, dialogues, compound, say)
+    say = (CabinVoice if args.virtual_mic else Voice)(args.snr, Renderer(args.speech_dir)) if args.spoken else typed
+    try:
+        dialogue_share, compound_share = report(assistant, dialogues, compound, say)
+    finally:
+        if isinstance(say, CabinVoice):
+            say.close()
     if not args.spoken:
         report_talk(assistant)
-    how = f"spoken at {args.snr:g} dB SNR" if args.spoken else "typed"
+    through = ", through the virtual microphone" if args.virtual_mic else ""
+    how = f"spoken at {args.snr:g} dB SNR{through}" if args.spoken else "typed"
     print(f"({how}; {model_label(assistant)})")
     bar = SPOKEN_BAR if args.spoken else BAR
     return 0 if dialogue_share >= bar and compound_share >= BAR else 1
