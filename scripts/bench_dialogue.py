@@ -154,11 +154,12 @@ class CabinVoice(Voice):
     """Turns played into the virtual microphone (PulseAudio's null sink ``cabin``) while the assistant
     listens to it live, as in the car: run under ``scripts/virtual-mic.sh``."""
 
-    listener: Any = None
+    def __init__(self, snr_db: float, renderer: Any) -> None:
+        super().__init__(snr_db, renderer)
+        self.listener: Any = None
 
     def __call__(self, assistant: Assistant, text: str) -> list[Event]:
-        from bench_latency import MIC_DEVICE
-        from speech import LiveListener, play_and_collect
+        from speech import MIC_DEVICE, LiveListener, play_and_collect
 
         from assistant.audio import MicrophoneSource
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from paths import DOCS
 from speech import (
+    MIC_DEVICE,
     PIPER_VOICE,
     VOICES,
     LiveListener,
@@ -53,7 +54,6 @@ from training.evaluate import Labelled, command_correct
 STAGES = ("endpoint", "asr", "asr_wait", "nlu", "action", "total")
 TARGET_P50_MS = 500.0
 TARGET_P95_MS = 1000.0
-MIC_DEVICE = "pulse"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import itertools
 import time
 
 from bench_voice import COMMANDS, replies
-from speech import LiveListener, load_average
+from speech import MIC_DEVICE, LiveListener, load_average
 
 from assistant.audio import MicrophoneSource
 from assistant.events import Command
@@ -32,7 +32,6 @@ from assistant.intents import load_intents
 from assistant.pipeline import Assistant, AssistantConfig, load_voice
 from assistant.policy import question_for
 
-MIC_DEVICE = "pulse"
 LISTEN_AFTER_S = 1.0
 """How long after a reply's tail an event still counts as triggered by it."""
 

@@ -57,6 +57,8 @@ from assistant.voice import load_piper
 from training.dataset import spoken_number
 
 PIPER_VOICE = "en_US-joe-medium"
+MIC_DEVICE = "pulse"
+"""The PortAudio device that records the virtual microphone (``scripts/virtual-mic.sh``)."""
 ESPEAK_VOICES = ("en-us", "en-gb")
 VOICES = (PIPER_VOICE, *ESPEAK_VOICES)
 SPEECH_DBFS = -26.0

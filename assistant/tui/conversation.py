@@ -74,7 +74,8 @@ class Exchange(Widget):
     event: reactive[Event | None] = reactive(None, layout=True)
     pending: reactive[Pending | None] = reactive(None, layout=True)
     question_left_s: reactive[int | None] = reactive(None)
-    """Seconds until the car's question lapses (0: none stands), counted down by the app."""
+    """Seconds until the car's question lapses (0: it lapsed; None: no question was asked), counted
+    down by the app."""
     examples: reactive[tuple[str, ...]] = reactive(tuple, layout=True)
     """Things to say (one per intent, from the intents YAML); the first few show until the first command."""
 
