@@ -26,6 +26,7 @@ from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_suppressed_tokens
 
+from assistant.compounds import CONJUNCTION
 from assistant.constrained import TokenAutomaton, forced_scores, search
 from assistant.events import SAMPLE_RATE, Transcript, Utterance
 from assistant.grammar import Grammar, normalise
@@ -271,7 +272,9 @@ class Transcriber:
             near = [_whisper_style(c) for c in self.grammar.candidates(free.text)]
         if self.grammar is not None and not accepted:  # what the grammar says, decoded from the audio
             encoded = self._encode_short(audio)
-            near += [s for s in self._constrained(encoded, len(audio) / SAMPLE_RATE) if s not in near]
+            seconds = len(audio) / SAMPLE_RATE
+            near += [s for s in self._constrained(encoded, seconds) if s not in near]
+            near += [s for s in self._completed(encoded, free.text, seconds) if s not in near]
         awaited = [_whisper_style(e) for e in expected]
         if not near and not awaited:
             return guided
@@ -305,7 +308,9 @@ class Transcriber:
         the grammar says (:mod:`assistant.constrained`; free-text slots take their sample values)."""
         return self._constrained(self._encode_short(audio), len(audio) / SAMPLE_RATE)
 
-    def _constrained(self, encoded: np.ndarray, seconds: float) -> list[str]:
+    def _constrained(self, encoded: np.ndarray, seconds: float, heard: str = "") -> list[str]:
+        """The grammar's likeliest sentences, after the words ``heard`` when given (each returned
+        with them)."""
         if self.grammar is None:
             return []
         found = search(
@@ -316,8 +321,20 @@ class Transcriber:
             beam=self.grammar_beam,
             first_tokens=GRAMMAR_FIRST_WORDS,
             max_tokens=token_cap(seconds),
+            heard=tuple(self._tokenizer.encode(" " + heard)) if heard else (),
         )
-        return [self._tokenizer.decode(tokens).strip() for _, tokens in found]
+        return [f"{heard} {self._tokenizer.decode(tokens).strip()}".strip() for _, tokens in found]
+
+    def _completed(self, encoded: np.ndarray, text: str, seconds: float) -> list[str]:
+        """Several commands whose last Whisper cut short ('Close all the windows and turn on the'):
+        the commands heard in full and their conjunction, then the grammar's likeliest command, for
+        each conjunction the grammar's commands end at."""
+        return [
+            sentence
+            for cut in CONJUNCTION.finditer(text)
+            if self.grammar.says_commands(text[: cut.start()])
+            for sentence in self._constrained(encoded, seconds, heard=text[: cut.end()].rstrip())
+        ]
 
     def _automaton(self, grammar: Grammar) -> TokenAutomaton:
         """The grammar's word graph over this model's tokens, compiled once per grammar."""

@@ -158,6 +158,7 @@ def search(
     beam: int,
     max_tokens: int,
     first_tokens: int = 1,
+    heard: tuple[int, ...] = (),
 ) -> list[tuple[float, list[int]]]:
     """The grammar's likeliest token sequences for the encoded audio (``[1, frames, width]``), best
     first, each with its log-probability (nats, the end of text included).
@@ -167,11 +168,14 @@ def search(
     noise the likeliest alone is often another command's, 'Reject…' for 'resume the song'); after
     that each path takes its ``beam`` likeliest next tokens and the ``max(beam, first_tokens)`` best
     paths are kept. A path that can no longer beat the best finished one is dropped.
+
+    ``heard``: tokens said before the grammar's sentence (the commands of a compound Whisper heard in
+    full), forced first; the sequences returned leave them out.
     """
-    paths = [_Path(0.0, (), automaton.start)]
+    paths = [_Path(0.0, heard, automaton.start)]
     finished: list[tuple[float, list[int]]] = []
     for step in range(max_tokens):
-        paths = _look_ahead(model, encoded, start, paths, step)
+        paths = _look_ahead(model, encoded, start, paths, len(heard) + step)
         extended: list[_Path] = []
         for path in paths:
             row = _log_softmax(path.rows[0])
@@ -180,7 +184,7 @@ def search(
             for index in np.argsort(-scores)[: first_tokens if step == 0 else beam]:
                 token = int(tokens[index])
                 if token == automaton.end_of_text:
-                    finished.append((float(scores[index]), list(path.tokens)))
+                    finished.append((float(scores[index]), list(path.tokens[len(heard) :])))
                     continue
                 follows = bool(path.ahead) and path.ahead[0] == token
                 extended.append(

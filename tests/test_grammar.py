@@ -186,6 +186,34 @@ def test_the_held_decoding_tries_more_than_the_likeliest_first_word(small):
     assert best(first_tokens=3) == " Latte."
 
 
+def test_the_held_decoding_goes_on_from_words_already_heard(small):
+    """After 'Latte and' (a command Whisper heard in full), the grammar's next command, returned
+    without the words heard: the decoder's distributions line up with the tokens after them."""
+    tokens = WordTokens()
+    automaton = TokenAutomaton(small.graph, tokens, end_of_text=0)
+    heard = tuple(tokens(" Latte and"))
+    decoder = LeaningDecoder(
+        tokens,
+        {
+            (" Latte", " and"): {" americano": 0.8},
+            (" Latte", " and", " americano"): {".": 0.9},
+            (" Latte", " and", " americano", "."): {"<end>": 0.9},
+        },
+    )
+    names = {token: name for name, token in tokens.ids.items()}
+    found = search(decoder, np.zeros((1, 2, 2), np.float32), START, automaton, beam=1, max_tokens=12, heard=heard)
+    assert "".join(names[token] for token in found[0][1]) == " americano."
+
+
+def test_an_initialism_is_written_in_capitals_as_whisper_writes_it():
+    """The A/C list says 'a c' and 'ac': the held decoding may write 'AC' (Whisper's spelling,
+    ~7 nats likelier than 'ac'); words not spelled letter by letter stay lower case."""
+    automaton = TokenAutomaton(Grammar(load_intents()).graph, lambda text: [ord(c) for c in text], end_of_text=0)
+    assert walk(automaton, " Turn on the AC.")
+    assert walk(automaton, " Turn on the ac.")
+    assert not walk(automaton, " Turn ON the AC.")
+
+
 def test_a_misheard_command_finds_its_sentence(small):
     assert small.candidates("I smokeo with skin milk.")[0] == "iced mocha with skim milk"
     assert "can i get a twelve ounce americano" in small.candidates("Can I get a twelve ounce American?")
