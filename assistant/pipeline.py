@@ -339,9 +339,11 @@ class Assistant:
         self, text: str, turn: Turn, heard: Transcript | None, now: float
     ) -> tuple[str, Turn]:
         """Whisper's own words instead of the grammar sentence that replaced them, where Whisper
-        found its own words the likelier of the two, the policy acts on them and not on the grammar
-        sentence: 'pause the radio', which no template says, is not lost to 'Buzz the radio.' (the
-        wildcard of 'buzz {contact}' takes any words), a call the car would not make."""
+        found its own words the likelier of the two and they mean something the grammar sentence
+        does not: a command the policy acts on where it would not act on the grammar sentence
+        ('pause the radio', which no template says, is not lost to 'Buzz the radio.': the wildcard
+        of 'buzz {contact}' takes any words, a call the car would not make), or a reply to the last
+        command ('Turn it off.' after 'play the radio' is not lost to the template 'Turn it up.')."""
         free = heard.free_text if heard is not None else ""
         if (
             not free
@@ -349,11 +351,11 @@ class Assistant:
             or not heard.grammar_match
             or heard.expected_match
             or (heard.grammar_score or 0.0) >= 0.0
-            or turn.decision.verdict == "act"
         ):
             return text, turn
-        own = self._judged(free, heard, now)
-        return (free, replace(own, text=free)) if own.decision.verdict == "act" else (text, turn)
+        own = replace(self._judged(free, heard, now), text=free)
+        acts_instead = own.decision.verdict == "act" and turn.decision.verdict != "act"
+        return (free, own) if acts_instead or self._referred(free, own, heard, now) else (text, turn)
 
     def _answer(self, question: Question, text: str) -> SlotValue | None:
         """``text`` read as the value of the slot ``question`` asks for. A value the YAML does not list
@@ -447,7 +449,7 @@ class Assistant:
         command = self.dialogue.refer(text, said.values, now, said.unread)
         if command is None:
             return None
-        return Turn(Decision("act", command, f"you referred back to {_said_as(last)}"), turn.evidence)
+        return Turn(Decision("act", command, f"you referred back to {_said_as(last)}"), turn.evidence, text=turn.text)
 
     def _instead(
         self, command: Command, rest: str, heard: Transcript | None, now: float, undo: bool = False

@@ -85,6 +85,22 @@ def test_the_grammar_sentence_stands_otherwise(assistant, grammar_sentence, whis
     assert (event.status == "done") == done and event.transcript == grammar_sentence
 
 
+def test_whisper_s_own_words_win_where_they_refer_back_to_the_last_command(assistant):
+    """'turn it off' is no template, so the grammar put 'Turn it up.' (one) in its place: after
+    'play the radio' Whisper's own words mean something, and they were the likelier."""
+    assistant.reset()
+    assistant.handle_text("play the radio")
+    event = assistant.handle_transcript(heard("Turn it up.", "Turn it off.", lead=-3.0))
+    assert event.status == "done" and not assistant.vehicle.state.media.playing
+    assert event.transcript == "Turn it off."
+
+
+def test_with_nothing_to_refer_back_to_the_grammar_sentence_stands(assistant):
+    assistant.reset()
+    event = assistant.handle_transcript(heard("Turn it up.", "Turn it off.", lead=-3.0))
+    assert event.transcript == "Turn it up." and event.slots == {"action": "volume_up"}
+
+
 class FakeTranscriber:
     """Stands in for Whisper: the utterance's source name is what was 'said'."""
 
