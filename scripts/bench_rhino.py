@@ -304,6 +304,7 @@ def main() -> int:
                     out.write(json.dumps({"snr": snr, **miss}) + "\n")
     if args.limit:
         return 0
+    args.out.mkdir(parents=True, exist_ok=True)
     store = args.out / "rhino.json"
     runs = load_runs(store)
     runs[args.label] = {
