@@ -235,6 +235,8 @@ def test_a_last_command_whisper_cut_short_is_completed_from_the_grammar(transcri
     cut, whole = "Close all the windows and turn on the", "Close all the windows and turn on the AC."
     held = {"": ["Close all the windows."], "Close all the windows and": [whole]}
     scores = {cut: (-1.5, -4.2), whole: (-5.8, -0.7)}  # measured on Piper's voice at 12 dB: -5.6 and -6.5
+    # Whisper's words, its scores and the held decoding are stand-ins: no CPU's int8 output enters
+    # this test, only the transcriber's choice between Whisper's text and the completion
     monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
     monkeypatch.setattr(transcriber, "_forced", lambda encoded, texts: [scores.get(t, (-30.0, -1.0)) for t in texts])
     monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="": held.get(heard, []))

@@ -16,7 +16,15 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 import bench_rhino  # noqa: E402  (a script, imported from its folder)
 
-BENCHMARK = bench_rhino.BENCHMARK
+
+@pytest.fixture(scope="module")
+def benchmark() -> Path:
+    """Rhino's public recordings, beside the checkout in ``../shared``; fails (never skips) without them."""
+    if not (bench_rhino.BENCHMARK / "labels.jsonl").is_file():
+        pytest.fail(
+            f"Rhino's benchmark is not at {bench_rhino.BENCHMARK}: clone the project beside the shared folder"
+        )
+    return bench_rhino.BENCHMARK
 
 
 def test_mixing_matches_a_hand_computed_example():
@@ -67,7 +75,7 @@ def test_scoring_follows_the_benchmark():
 
 
 @pytest.mark.slow
-def test_a_real_benchmark_clip_is_heard_as_its_labelled_order_through_the_grammar():
+def test_a_real_benchmark_clip_is_heard_as_its_labelled_order_through_the_grammar(benchmark):
     """The first public clip through the Transcriber guided by the barista grammar: the sentence it
     settles on parses (hassil) to the labelled intent and slots. The trained classifier is left out
     (training one takes minutes); scripts/bench_rhino.py runs the whole path."""
@@ -77,12 +85,10 @@ def test_a_real_benchmark_clip_is_heard_as_its_labelled_order_through_the_gramma
     from assistant.intents import load_intents, to_hassil
     from assistant.pipeline import vocabulary_prompt
 
-    if not BENCHMARK.is_dir():
-        pytest.fail(f"Rhino's benchmark is not at {BENCHMARK}")
-    label = json.loads((BENCHMARK / "labels.jsonl").read_text().splitlines()[0])
+    label = json.loads((benchmark / "labels.jsonl").read_text().splitlines()[0])
     library = load_intents(bench_rhino.INTENTS)
     transcriber = Transcriber(initial_prompt=vocabulary_prompt(library), grammar=Grammar(library))
-    transcript = transcriber.transcribe(load_wav(BENCHMARK / label["audio"]))
+    transcript = transcriber.transcribe(load_wav(benchmark / label["audio"]))
     print(transcript)
     assert transcript.grammar_match
     parsed = recognize(normalise(transcript.text), to_hassil(library))
@@ -91,7 +97,7 @@ def test_a_real_benchmark_clip_is_heard_as_its_labelled_order_through_the_gramma
 
 
 @pytest.mark.slow
-def test_decoding_held_to_the_grammar_finds_a_real_order_that_letters_miss(tmp_path):
+def test_decoding_held_to_the_grammar_finds_a_real_order_that_letters_miss(benchmark, tmp_path):
     """The 32nd public clip in the benchmark's kitchen noise at 6 dB (as bench_rhino mixes it): Whisper
     writes "And I have a twelve ounce, medium roast, smoke, and.", which no grammar sentence is a few
     letters from; decoding held to the grammar says the labelled order, and the transcript takes it."""
@@ -103,8 +109,8 @@ def test_decoding_held_to_the_grammar_finds_a_real_order_that_letters_miss(tmp_p
     from assistant.intents import load_intents
     from assistant.pipeline import vocabulary_prompt
 
-    clips = bench_rhino.read_labels(BENCHMARK)[:32]
-    noise, _rate = soundfile.read(BENCHMARK / "kitchen.flac")
+    clips = bench_rhino.read_labels(benchmark)[:32]
+    noise, _rate = soundfile.read(benchmark / "kitchen.flac")
     audio = load_wav(bench_rhino.render(clips, noise, 6, tmp_path, seed=0)[-1])
     library = load_intents(bench_rhino.INTENTS)
     grammar = Grammar(library)
