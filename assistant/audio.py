@@ -186,7 +186,8 @@ def resolve_device(spec: str | int | None) -> InputDevice:
     if not devices:
         raise AudioError(
             f"No microphone {'found' if spec is None else repr(str(spec))}: PortAudio reports no input "
-            "devices (is the audio server running?). Use --wav FILE or plug one in."
+            "devices (is the audio server running?). Use --wav FILE, plug one in, or start the "
+            "assistant under scripts/virtual-mic.sh for a virtual one."
         )
     if spec is None:
         return _default_device(devices)
