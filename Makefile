@@ -12,12 +12,13 @@ system-packages:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); }
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml training/ovos-skills.txt
 	$(MAKE) system-packages
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps -r training/ovos-skills.txt
 	touch $@
 
 install: $(VENV)/.installed

@@ -12,7 +12,7 @@ from assistant.events import TaggedSpan
 from assistant.intents import OUT_OF_SCOPE, load_intents, words
 from assistant.slots import EDGE_WORDS, SlotResolver, TemplateMatcher
 from training.assistant_requests import assistant_requests
-from training.chatter import HELD_OUT_TALK, Talk, everyday_chatter
+from training.chatter import HELD_OUT_TALK, ChatterError, Talk, everyday_chatter
 from training.dataset import (
     FORMS,
     SPLITS,
@@ -24,6 +24,7 @@ from training.dataset import (
     write_dataset,
 )
 from training.dataset import _dedup_key as dedup_key
+from training.skill_requests import skill_names, skill_requests
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +180,34 @@ def test_chatter_mixes_talk_and_requests_but_no_line_a_template_says(library, mo
     assert "what a lovely day it is" in lines and "call mom" not in lines
     assert any("timer" in line for line in lines)
     assert "turn on the high beams" not in lines
+
+
+SKILL_FILES = {
+    "skill/locale/en-us/weather.intent": "(what's | what is) the weather (| like) in {location}\nis it raining\n",
+    "skill/locale/en-us/time.intent": "what time is it in {place}\ncount to ###\n(unclosed\n",
+    "skill/locale/en-us/location.entity": "lisbon\n(new york | boston)\n",
+}
+
+
+def test_skill_requests_expand_padatious_lines_with_the_skill_s_own_entities(monkeypatch):
+    monkeypatch.setattr("training.skill_requests.skill_names", lambda: ["skill"])
+    monkeypatch.setattr("training.skill_requests.english_files", lambda skill: SKILL_FILES)
+    requests = dict(skill_requests(random.Random(0)))
+    assert requests["what's the weather like in lisbon"] == requests["is it raining"] == "skill/weather"
+    assert requests["what is the weather in new york"] == requests["what is the weather in boston"]
+    assert not [r for r in requests if "london" in r]  # the skill's own entity file wins over our values
+    assert "skill/time" not in requests.values()  # no {place}, a wildcard, unparsable
+
+
+def test_every_listed_skill_is_installed_and_asks_for_something():
+    topics = {topic.split("/")[0] for _, topic in skill_requests(random.Random(0))}
+    assert topics == set(skill_names())
+
+
+def test_a_skill_not_installed_is_named_with_how_to_install_it(library, monkeypatch):
+    monkeypatch.setattr("training.skill_requests.skill_names", lambda: ["ovos-skill-not-there"])
+    with pytest.raises(ChatterError, match="ovos-skill-not-there is not installed: pip install --no-deps -r"):
+        everyday_chatter(library, 10, random.Random(0), request_share=0.5)
 
 
 TALK = [

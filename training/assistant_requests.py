@@ -15,7 +15,7 @@ import itertools
 import random
 
 from hassil.errors import MissingListError, MissingRuleError
-from hassil.expression import Sentence
+from hassil.expression import Expression, Sentence
 from hassil.intents import IntentData, Intents, RangeSlotList, SlotList, TextSlotList, WildcardSlotList
 from hassil.sample import sample_expression
 
@@ -97,12 +97,16 @@ def assistant_requests(document: dict, rng: random.Random) -> list[tuple[str, st
             text
             for data in intents.intents[name].data
             for sentence in data.sentences
-            for text in _expansions(sentence, _with_names(slot_lists, data), intents.expansion_rules, rng)
+            for text in expansions(sentence.expression, _with_names(slot_lists, data), intents.expansion_rules, rng)
         }
         by_intent.append([(text, name) for text in rng.sample(sorted(texts), len(texts))])
-    turns = itertools.chain.from_iterable(itertools.zip_longest(*by_intent))
+    return in_turn(by_intent)
+
+
+def in_turn(by_topic: list[list[tuple[str, str]]]) -> list[tuple[str, str]]:
+    """The ``(text, topic)`` pairs of every topic, one topic after another in turn, each text once."""
     kept: dict[str, str] = {}
-    for turn in turns:
+    for turn in itertools.chain.from_iterable(itertools.zip_longest(*by_topic)):
         if turn:
             kept.setdefault(*turn)
     return list(kept.items())
@@ -130,12 +134,12 @@ def _sayable(slot_list: SlotList) -> SlotList:
     return slot_list
 
 
-def _expansions(
-    sentence: Sentence, slot_lists: dict[str, SlotList], rules: dict[str, Sentence], rng: random.Random
+def expansions(
+    expression: Expression, slot_lists: dict[str, SlotList], rules: dict[str, Sentence], rng: random.Random
 ) -> list[str]:
-    """Up to ``MAX_PER_TEMPLATE`` texts a template says, drawn at random among its first thousand."""
+    """Up to ``MAX_PER_TEMPLATE`` texts a template says, lower-cased, drawn at random among its first thousand."""
     try:
-        texts = list(itertools.islice(sample_expression(sentence.expression, slot_lists, rules), 1000))
+        texts = list(itertools.islice(sample_expression(expression, slot_lists, rules), 1000))
     except (MissingListError, MissingRuleError):  # a list or rule only a real home fills
         return []
     texts = [" ".join(text.lower().split()) for text in texts if text.strip()]

@@ -4,8 +4,10 @@
   and history, said in ways nobody here thought of, so the classifier learns that ordinary talk
   is not a command;
 - requests made of a home assistant that a car can't do, from Home Assistant's intents
-  (Apache-2.0, :mod:`training.assistant_requests`): timers, lists, weather, vacuums, so it learns
-  that a request is not a car command by its shape alone.
+  (Apache-2.0, :mod:`training.assistant_requests`): timers, lists, weather, vacuums, and made of a
+  voice assistant, from Open Voice OS skills (:mod:`training.skill_requests`): the date abroad,
+  jokes, Wikipedia, dictation, "ggwave on", so it learns that a request is not a car command by
+  its shape alone.
 
 A line that one of the intents' templates says word for word is left out: that is a command.
 So is any line about coffee: recordings of coffee orders are a held-out check on false actions,
@@ -14,6 +16,7 @@ so coffee talk stays out of training.
 
 from __future__ import annotations
 
+import importlib.metadata
 import random
 import re
 from dataclasses import dataclass
@@ -23,7 +26,8 @@ import yaml
 
 from assistant.intents import IntentLibrary
 from assistant.slots import TemplateMatcher
-from training.assistant_requests import assistant_requests
+from training.assistant_requests import assistant_requests, in_turn
+from training.skill_requests import SKILLS_FILE, skill_requests
 
 MIN_WORDS, MAX_WORDS = 2, 16
 """Shorter lines are one-word replies, longer ones read like paragraphs, not speech in a car."""
@@ -34,8 +38,8 @@ HELD_OUT_TALK = re.compile(
 )
 """Words of the held-out coffee-order check; a line with one of them is never trained on."""
 
-REQUEST_SHARE = 0.4
-"""Of the chatter lines, the share that are home-assistant requests; the rest are chatterbot talk."""
+REQUEST_SHARE = 0.5
+"""Of the chatter lines, the share that are requests of an assistant; the rest are chatterbot talk."""
 
 
 class ChatterError(RuntimeError):
@@ -63,6 +67,17 @@ def home_assistant_intents() -> dict:
     return get_intents("en")
 
 
+def requests_of_assistants(rng: random.Random) -> list[Talk]:
+    """Home Assistant's requests and the Open Voice OS skills' in turn, each source's topics in turn."""
+    try:
+        skills = skill_requests(rng)
+    except importlib.metadata.PackageNotFoundError as missing:
+        raise ChatterError(
+            f"{missing.name} is not installed: pip install --no-deps -r {SKILLS_FILE}, or train with --chatter 0"
+        ) from None
+    return [Talk(text, topic) for text, topic in in_turn([assistant_requests(home_assistant_intents(), rng), skills])]
+
+
 @dataclass(frozen=True, order=True)
 class Talk:
     """A line of chatter and its topic: the chatterbot file it comes from ('sports'), or the Home
@@ -87,7 +102,7 @@ def everyday_chatter(
     library: IntentLibrary, count: int, rng: random.Random, request_share: float = REQUEST_SHARE
 ) -> list[Talk]:
     """Up to ``count`` distinct lines of speakable length that no intent template says:
-    ``request_share`` of them home-assistant requests, the rest chatterbot talk."""
+    ``request_share`` of them requests of an assistant, the rest chatterbot talk."""
     if count <= 0:
         return []
     requests = round(count * request_share)
@@ -98,8 +113,7 @@ def everyday_chatter(
     rng.shuffle(talk)
     chosen = _unsaid(matcher, talk, count - requests, set())
     if requests:
-        asked = [Talk(text, intent) for text, intent in assistant_requests(home_assistant_intents(), rng)]
-        chosen += _unsaid(matcher, asked, requests, {line.text for line in chosen})
+        chosen += _unsaid(matcher, requests_of_assistants(rng), requests, {line.text for line in chosen})
     return chosen
 
 

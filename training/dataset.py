@@ -234,11 +234,11 @@ class DatasetConfig:
     per_intent: int = 200
     """Sentences drawn for each intent and for out-of-scope, over the three splits."""
     seed: int = 13
-    chatter: int = 600
-    """Lines of everyday English and of requests made of a home assistant (:mod:`training.chatter`)
+    chatter: int = 800
+    """Lines of everyday English and of requests made of voice assistants (:mod:`training.chatter`)
     added as more out-of-scope examples."""
     request_share: float = REQUEST_SHARE
-    """The share of those lines that are requests a home assistant takes and a car doesn't."""
+    """The share of those lines that are requests a voice assistant takes and a car doesn't."""
 
     def __post_init__(self) -> None:
         if self.per_intent < MIN_PER_INTENT:
