@@ -104,12 +104,14 @@ def assistant_requests(document: dict, rng: random.Random) -> list[tuple[str, st
 
 
 def in_turn(by_topic: list[list[tuple[str, str]]]) -> list[tuple[str, str]]:
-    """The ``(text, topic)`` pairs of every topic, one topic after another in turn, each text once."""
-    kept: dict[str, str] = {}
-    for turn in itertools.chain.from_iterable(itertools.zip_longest(*by_topic)):
-        if turn:
-            kept.setdefault(*turn)
-    return list(kept.items())
+    """The ``(text, topic)`` pairs of every topic, one topic after another in turn, each text once:
+    a text several topics say goes with the first of them by name, whatever the order drawn, so a
+    text's topic (and so its split) doesn't depend on the seed."""
+    owner: dict[str, str] = {}
+    for text, topic in sorted(itertools.chain.from_iterable(by_topic), reverse=True):
+        owner[text] = topic
+    turns = itertools.chain.from_iterable(itertools.zip_longest(*by_topic))
+    return list({turn[0]: turn[1] for turn in turns if turn and owner[turn[0]] == turn[1]}.items())
 
 
 def _with_names(slot_lists: dict[str, SlotList], data: IntentData) -> dict[str, SlotList]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from assistant.intents import IntentLibrary
+from assistant.intents import IntentLibrary, spoken_words
 from assistant.slots import TemplateMatcher
 from training.assistant_requests import assistant_requests, in_turn
 from training.skill_requests import SKILLS_FILE, skill_requests
@@ -113,18 +113,23 @@ def everyday_chatter(
     rng.shuffle(talk)
     chosen = _unsaid(matcher, talk, count - requests, set())
     if requests:
-        chosen += _unsaid(matcher, requests_of_assistants(rng), requests, {line.text for line in chosen})
+        # a request the talk corpus also says ("how have you been") is talk, drawn or not, so its
+        # topic and split don't depend on which talk the seed drew
+        said_in_talk = {spoken_words(line.text) for line in talk}
+        chosen += _unsaid(matcher, requests_of_assistants(rng), requests, said_in_talk)
     return chosen
 
 
 def _unsaid(matcher: TemplateMatcher, lines: list[Talk], count: int, taken: set[str]) -> list[Talk]:
-    """The first ``count`` lines, in order, that no template says and whose text is not ``taken``."""
+    """The first ``count`` lines, in order, that no template says and whose words are not ``taken``
+    (nor those of a line chosen before)."""
     chosen: list[Talk] = []
     taken = set(taken)
     for line in lines:
         if len(chosen) == count:
             break
-        if line.text not in taken and not HELD_OUT_TALK.search(line.text) and not matcher.says(line.text):
+        said = spoken_words(line.text)
+        if said not in taken and not HELD_OUT_TALK.search(line.text) and not matcher.says(line.text):
             chosen.append(line)
-            taken.add(line.text)
+            taken.add(said)
     return chosen

@@ -63,18 +63,20 @@ def english_files(skill: str) -> dict[str, str]:
 
 def skill_requests(rng: random.Random) -> list[tuple[str, str]]:
     """The requests of every installed skill of ``ovos-skills.txt``, lower-cased and distinct, each
-    with its topic (skill and intent file: ``ovos-skill-weather/is_rain``), one topic after another
-    in turn; seeded order. Raises ``PackageNotFoundError`` for a skill not installed."""
-    by_topic = []
+    with its skill as its topic, one skill after another in turn and, within a skill, one intent
+    after another, so that no skill (the weather's twenty intents) or intent crowds out the rest;
+    seeded order. Raises ``PackageNotFoundError`` for a skill not installed."""
+    by_skill = []
     for skill in skill_names():
         files = english_files(skill)
         lists = _entity_lists(files, rng)
+        by_intent = []
         for path, text in sorted(files.items()):
             if path.endswith(".intent"):
                 texts = {said for line in text.splitlines() for said in _said(line, lists, rng)}
-                topic = f"{skill}/{Path(path).stem}"
-                by_topic.append([(said, topic) for said in rng.sample(sorted(texts), len(texts))])
-    return in_turn(by_topic)
+                by_intent.append([(said, skill) for said in rng.sample(sorted(texts), len(texts))])
+        by_skill.append(in_turn(by_intent))
+    return in_turn(by_skill)
 
 
 def _entity_lists(files: dict[str, str], rng: random.Random) -> dict[str, SlotList]:
