@@ -113,7 +113,7 @@ def choose(results: list[tuple[PolicyOptions, Verdicts]]) -> tuple[PolicyOptions
     return max(
         near,
         key=lambda item: (
-            item[1].done_right() - WRONG_ACTION_COST * (item[1].done_wrong() + item[1].out_of_scope_done()),
+            net_right_actions(item[1]),
             item[1].done_right(),
             -item[1].out_of_scope_taken(),
             item[0].ask_threshold,
@@ -122,6 +122,16 @@ def choose(results: list[tuple[PolicyOptions, Verdicts]]) -> tuple[PolicyOptions
             item[0].act_threshold,
         ),
     )
+
+
+def net_right_actions(verdicts: Verdicts) -> int:
+    """Lines done right less ``WRONG_ACTION_COST`` for each line done wrong or talk done, counted in
+    lines: shares of different totals, summed as floats, broke an exact trade (ten right for two
+    wrong) by rounding error, toward asking more."""
+    in_scope = sum(1 for line, *_ in verdicts.rows if line.intent != OUT_OF_SCOPE)
+    out_of_scope = len(verdicts.rows) - in_scope
+    wrong = verdicts.done_wrong() * in_scope + verdicts.out_of_scope_done() * out_of_scope
+    return round(verdicts.done_right() * in_scope - WRONG_ACTION_COST * wrong)
 
 
 if __name__ == "__main__":
