@@ -120,6 +120,8 @@ class Evidence:
     """The slots the text itself says (defaults excluded), each with how sure the tagger is (0-1)."""
     template_matched: bool
     """A template of the top intent says the text word for word (hassil's recognizer)."""
+    grammar_says: bool = False
+    """A template of the top intent with no free-text slot says the text word for word."""
     missing_required: tuple[str, ...] = ()
     """Slots the intent needs that neither the text nor a default gives."""
     transcript: Transcript | None = None

@@ -8,6 +8,7 @@ comes out as :class:`~assistant.events.Evidence` (:mod:`assistant.policy` decide
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from assistant.classifier import DEFAULT_MODEL_DIR, IntentClassifier, one_thread_per_utterance
@@ -44,7 +45,14 @@ class Understander:
         return self.classifier.predict([words(text)])[0]
 
     def evidence(self, text: str, prediction: Prediction, transcript: Transcript | None = None) -> Evidence:
-        """The slots of ``prediction``'s top intent read from ``text``, with what vouches for them."""
+        """The slots of ``prediction``'s top intent read from ``text``, with what vouches for them.
+
+        A sentence of the car's grammar (a template with no free text says it) puts the template's
+        intent first, with the model's own score for it: 'hazards on', read by the model as talk,
+        is asked about rather than refused."""
+        grammar = self.slots.templates.closed_intents(text)
+        if grammar and prediction.intent not in grammar:
+            prediction = grammar_first(prediction, grammar)
         known = self.library.intents.get(prediction.intent)
         reading = self.slots.read(prediction.intent, text, prediction.spans)
         slots = {**known.defaults, **reading.values} if known else reading.values
@@ -53,6 +61,16 @@ class Understander:
             command=Command(prediction.intent, slots, known.action if known else None),
             slot_confidence=reading.confidence,
             template_matched=reading.template_matched,
+            grammar_says=prediction.intent in grammar,
             missing_required=tuple(required.slot for required in known.missing(slots)) if known else (),
             transcript=transcript,
         )
+
+
+def grammar_first(prediction: Prediction, intents: frozenset[str]) -> Prediction:
+    """``prediction`` with the best ranked of ``intents`` first, each score kept."""
+    first = next((rank for rank in prediction.ranking if rank[0] in intents), None)
+    if first is None:
+        return prediction
+    ranking = (first, *(rank for rank in prediction.ranking if rank != first))
+    return replace(prediction, intent=first[0], confidence=first[1], ranking=ranking)

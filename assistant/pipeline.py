@@ -360,10 +360,14 @@ class Assistant:
     def _answer(self, question: Question, text: str) -> SlotValue | None:
         """``text`` read as the value of the slot ``question`` asks for. A value the YAML does not list
         (a new name) is taken only when the model, too, ranks the asked intent first or second for
-        the reply: a name and a bit of talk ('well, look') read alike as free text."""
+        the reply: a name and a bit of talk ('well, look') read alike as free text. A listed value
+        (a number of the range included) needs no such vouching."""
         intent, slot, words = question.command.intent, question.slot, answer_words(text)
         slots = self.understander.slots
-        value = slots.value(intent, slot, words)
+        listed = slots.listed_value(intent, slot, words)
+        if listed is not None:
+            return listed
+        value = slots.free_value(intent, slot, words)
         if value is None or slots.phrase(intent, slot, value) is not None:
             return value
         ranking = self.understander.predict(words).ranking

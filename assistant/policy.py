@@ -2,7 +2,8 @@
 
 Rasa's two-stage fallback, in short: act on a confident intent whose evidence is there; ask ("Navigate
 to phoenix?") when the model leans to an intent but the evidence is thin; refuse what is out of scope,
-what Whisper makes of silence, and what the model is unsure of. Every verdict says why.
+what Whisper makes of silence, and what the model is unsure of; but a sentence the car's grammar says
+word for word, with no free text, is at worst asked about. Every verdict says why.
 
 Pure: :class:`Evidence` in, :class:`Decision` out, no I/O. The thresholds live in
 :class:`PolicyOptions`, chosen by ``scripts/tune_policy.py`` on the held-out synthetic splits.
@@ -179,7 +180,7 @@ class Policy:
             return "heard nothing that sounds like a command"
         if prediction.intent == OUT_OF_SCOPE:
             return "not something this car can do"
-        if prediction.confidence < options.ask_threshold:
+        if prediction.confidence < options.ask_threshold and not evidence.grammar_says:
             return f"not sure enough ({prediction.confidence:.0%} < {options.ask_threshold:.0%})"
         slot, confidence = _weakest_slot(evidence)
         if confidence < options.slot_refuse:

@@ -106,6 +106,13 @@ class TemplateMatcher:
         """Whether a template (of ``intent``, or of any intent) says ``text`` word for word."""
         return any(intent in (None, m.intent.name) for m in self._matches(text))
 
+    def closed_intents(self, text: str) -> frozenset[str]:
+        """The intents whose templates say ``text`` word for word with no free-text slot: the car's
+        own grammar, as Rhino's or Home Assistant's, where every word is the YAML's."""
+        return frozenset(
+            m.intent.name for m in self._matches(text) if not any(e.is_wildcard for e in m.entities.values())
+        )
+
     def _matches(self, text: str) -> Iterable[RecognizeResult]:
         return recognize_all(normalize(text), self._intents, skip_words=self._skip_words)
 
@@ -271,21 +278,28 @@ class SlotResolver:
         return None
 
     def value(self, intent: str, slot: str, text: str) -> SlotValue | None:
-        """``text`` read as one value of ``slot`` (the answer to "Who should I call?"): a phrase of the
-        slot's lists said in it, longest first, or a sound-alike of one; else, for a free-text slot,
-        the text itself when it reads as a name: no longer than the longest sample value, and no
-        :data:`TALK_WORDS` in it."""
+        """``text`` read as one value of ``slot`` (the answer to "Who should I call?"): a value of the
+        slot's lists (:meth:`listed_value`), else its free text (:meth:`free_value`)."""
+        listed = self.listed_value(intent, slot, text)
+        return listed if listed is not None else self.free_value(intent, slot, text)
+
+    def listed_value(self, intent: str, slot: str, text: str) -> SlotValue | None:
+        """``text`` read as a value the slot's lists give (not free text): a phrase said in it, longest
+        first (synonyms, numbers in a range), or a sound-alike of one."""
         said = normalize(text).split()
-        lists = self._lists.get(intent, {}).get(slot, [])
-        enumerated = [lst for lst in lists if not lst.free_text]
+        enumerated = [lst for lst in self._lists.get(intent, {}).get(slot, []) if not lst.free_text]
         for start, end in _spans(len(said)):
             value = self._listed(enumerated, " ".join(said[start:end]))
             if value is not None:
                 return value
-        value = _sound_alike(" ".join(said), enumerated)
-        if value is not None or not any(lst.free_text for lst in lists):
-            return value
-        free = _trimmed(tuple(said))
+        return _sound_alike(" ".join(said), enumerated)
+
+    def free_value(self, intent: str, slot: str, text: str) -> str | None:
+        """``text`` as a free-text slot's value when it reads as a name: no longer than the longest
+        sample value, and no :data:`TALK_WORDS` in it (None for a slot without free text)."""
+        if not any(lst.free_text for lst in self._lists.get(intent, {}).get(slot, [])):
+            return None
+        free = _trimmed(tuple(normalize(text).split()))
         longest = max((len(sample.split()) for sample in self._samples.get(slot, ())), default=0)
         named = free and len(free.split()) <= longest and not TALK_WORDS & set(free.split())
         return self._known(slot, free) if named else None

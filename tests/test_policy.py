@@ -8,6 +8,7 @@ import pytest
 
 from assistant.events import Command, Evidence, Expectation, Prediction, Transcript
 from assistant.intents import OUT_OF_SCOPE, load_intents
+from assistant.nlu import grammar_first
 from assistant.policy import Policy, PolicyOptions, question_for
 
 LIGHTS_OFF = Command("lights", {"light": "high_beams", "state": "off"}, "set_light")
@@ -231,3 +232,19 @@ def test_a_ranking_of_one_intent_is_never_ambiguous():
 def test_what_no_template_says_is_acted_on_right_at_its_threshold():
     at_bar = Policy(load_intents(), PolicyOptions(act_threshold=0.5, act_without_template=0.7))
     assert at_bar.decide(evidence(("lights", 0.7), ("climate", 0.03), template=False)).verdict == "act"
+
+
+def test_a_sentence_of_the_grammar_is_asked_about_however_unsure_the_model(policy):
+    read_as_talk = evidence(("lights", 0.1), (OUT_OF_SCOPE, 0.85))
+    decision = policy.decide(replace(read_as_talk, grammar_says=True))
+    assert decision.verdict == "ask" and decision.command == LIGHTS_OFF
+    assert policy.decide(read_as_talk).verdict == "refuse"
+
+
+def test_the_grammars_intent_goes_first_with_the_models_own_score():
+    ranking = ((OUT_OF_SCOPE, 0.8), ("media", 0.15), ("lights", 0.05))
+    prediction = Prediction("hazards on", OUT_OF_SCOPE, 0.8, ranking)
+    first = grammar_first(prediction, frozenset({"lights", "windows"}))
+    assert (first.intent, first.confidence) == ("lights", 0.05)
+    assert first.ranking == (("lights", 0.05), (OUT_OF_SCOPE, 0.8), ("media", 0.15))
+    assert grammar_first(prediction, frozenset({"phone"})) == prediction
