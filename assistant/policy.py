@@ -60,11 +60,17 @@ HALLUCINATIONS = frozenset(
 class PolicyOptions:
     """Every threshold of the policy; the CLI's flags are made from these fields.
 
-    The first four were chosen by ``scripts/tune_policy.py`` on the held-out synthetic splits, for the
-    shipped QLoRA model: in-scope lines right (done or asked) 96.4 %, done right 84.2 %, done wrong
-    3.9 %, out-of-scope lines done or asked 4.2 %. Rerun it for a new model. The slot thresholds sit between the slot filler's
-    three levels (a phrase or sound-alike ≥ 0.8, unvouched free text 0.5, talk 0); the speech ones
-    are Whisper's own defaults (``no_speech_threshold``, ``log_prob_threshold``).
+    The first three were chosen by ``scripts/tune_policy.py`` on the held-out synthetic splits, for the
+    shipped QLoRA model (rerun it for a new model). ``act_without_template`` is set above the tuner's
+    0.5 by hand: the synthetic splits hold no talk made of the car's own words, so the tuner cannot see
+    that at 0.5 "the windows in our old flat never closed properly" closes the windows (0.78) and
+    "the volume on her telly …" turns the volume down; at 0.9 such talk is asked about. The
+    held-out lines at these settings: in-scope right (done or asked) 97.8 %, done right 81.9 % (85.6 %
+    at the tuner's 0.5), done wrong 4.7 %, out-of-scope done or asked 3.7 %.
+
+    The slot thresholds sit between the slot filler's three levels (a phrase or sound-alike ≥ 0.8,
+    unvouched free text 0.5, talk 0); the speech ones are Whisper's own defaults
+    (``no_speech_threshold``, ``log_prob_threshold``).
     """
 
     act_threshold: float = field(
@@ -75,14 +81,14 @@ class PolicyOptions:
         },
     )
     ask_threshold: float = field(
-        default=0.3,
+        default=0.5,
         metadata={"help": "refuse below this intent confidence; between the two, ask", "range": (0.0, 1.0)},
     )
     margin: float = field(
-        default=0.1, metadata={"help": "ask below this gap between the top two intents", "range": (0.0, 1.0)}
+        default=0.2, metadata={"help": "ask below this gap between the top two intents", "range": (0.0, 1.0)}
     )
     act_without_template: float = field(
-        default=0.7,
+        default=0.9,
         metadata={
             "help": "act on what no template says word for word only at or above this intent confidence "
             "(above 1: never)",
