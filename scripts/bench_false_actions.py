@@ -18,8 +18,11 @@ deterministically into ``--speech-dir`` (default data/speech; see ``scripts/spee
 The built-in forty have been seen while writing the out-of-scope templates, so they flatter the
 model. ``--sentences scripts/data/unseen_talk.txt`` speaks 100 lines that nobody tuned anything on
 instead (written by someone who had not seen the intents YAML): 160 clips, docs/false_actions_unseen_talk.md.
+``--recordings DIR`` takes real people's recordings instead, each file as it was recorded: with
+``../shared/rhino_benchmark/clips``, 200 people ordering coffee ("a large light roast"), which the
+car must hear as talk not meant for it.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python scripts/bench_false_actions.py [--sentences FILE]
+    HF_HUB_OFFLINE=1 .venv/bin/python scripts/bench_false_actions.py [--sentences FILE | --recordings DIR]
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from speech import (
     write_wav,
 )
 
-from assistant.audio import WavFileSource
+from assistant.audio import WavFileSource, load_wav
 from assistant.events import SAMPLE_RATE, Event, Status
 from assistant.pipeline import Assistant, AssistantConfig
 
@@ -52,6 +55,7 @@ NOISE_LEVELS_DBFS = (-50.0, -40.0, -32.0, -25.0)
 NOISE_SEEDS = 5
 SPEECH_NOISE_SNR_DB = 12.0
 ESPEAK_SENTENCES = 30
+RECORDING_SUFFIXES = (".wav", ".flac")
 
 NON_COMMANDS = [
     # chatter
@@ -155,6 +159,12 @@ def speech_clips(sentences: list[str], renderer: Renderer) -> list[Clip]:
     return clips
 
 
+def recorded_clips(folder: Path) -> list[Clip]:
+    """Every WAV or FLAC recording in ``folder``, by name, as it was recorded."""
+    paths = sorted(path for path in folder.iterdir() if path.suffix.lower() in RECORDING_SUFFIXES)
+    return [Clip("recorded talk", path.name, load_wav(path)) for path in paths]
+
+
 def run_clip(assistant: Assistant, clip: Clip, path: Path) -> Outcome:
     """One clip through the hands-free path, on a fresh car with no question pending: no clip's
     outcome depends on what an earlier one did."""
@@ -206,16 +216,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument(
         "--sentences",
         type=Path,
         help="non-command lines to speak instead of the built-in forty, one per line ('#' comments), "
         "e.g. scripts/data/unseen_talk.txt",
     )
-    parser.add_argument("--out", type=Path, help="default: docs/false_actions.md, or _<file name>.md")
+    talk.add_argument(
+        "--recordings",
+        type=Path,
+        help="a folder of real recordings (WAV or FLAC) of talk not meant for the car, instead of "
+        "rendered sentences, e.g. ../shared/rhino_benchmark/clips",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="default: docs/false_actions.md, or _<file or folder name>.md"
+    )
     parser.add_argument("--limit", type=int, help="only the first N clips of each category (a quick look)")
     add_speech_options(parser)
     return parser.parse_args(argv)
+
+
+def default_name(given: Path) -> str:
+    """'unseen_talk' for a sentences file; 'rhino_benchmark_clips' for a recordings folder."""
+    return given.stem if given.is_file() else "_".join(given.resolve().parts[-2:])
 
 
 def read_sentences(path: Path) -> list[str]:
@@ -225,14 +249,17 @@ def read_sentences(path: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    sentences = read_sentences(args.sentences) if args.sentences else NON_COMMANDS
-    source = f"`{args.sentences}`" if args.sentences else "the forty sentences built into the script"
-    out = args.out or DOCS / (
-        f"false_actions_{args.sentences.stem}.md" if args.sentences else "false_actions.md"
-    )
+    given = args.sentences or args.recordings
+    source = f"`{given}`" if given else "the forty sentences built into the script"
+    out = args.out or DOCS / (f"false_actions_{default_name(given)}.md" if given else "false_actions.md")
     renderer = renderer_from(args)
     limit = args.limit
-    clips = silence_clips()[:limit] + noise_clips()[:limit] + speech_clips(sentences[:limit], renderer)
+    if args.recordings:
+        talk = recorded_clips(args.recordings)[:limit]
+    else:
+        sentences = read_sentences(args.sentences) if args.sentences else NON_COMMANDS
+        talk = speech_clips(sentences[:limit], renderer)
+    clips = silence_clips()[:limit] + noise_clips()[:limit] + talk
     assistant = Assistant.from_config(AssistantConfig())
     outcomes = run(assistant, clips, renderer)
     text = report(outcomes, model_label(assistant), source)

@@ -178,6 +178,22 @@ def test_false_actions_judges_every_clip_on_a_fresh_car(script, tmp_path):
     assert len(list((tmp_path / "clips").glob("*.wav"))) == 3  # in the folder the renderer names
 
 
+def test_recorded_talk_is_every_wav_or_flac_of_a_folder_as_recorded(script, tmp_path):
+    import soundfile
+
+    bench = script("bench_false_actions")
+    tone = np.sin(np.arange(8000) / 8.0).astype(np.float32) * 0.1
+    soundfile.write(tmp_path / "b.flac", tone, 16000)
+    soundfile.write(tmp_path / "a.wav", tone[:4000], 8000)  # resampled to 16 kHz on reading
+    (tmp_path / "labels.jsonl").write_text("{}\n")
+    clips = bench.recorded_clips(tmp_path)
+    assert [(c.category, c.label, len(c.audio)) for c in clips] == [
+        ("recorded talk", "a.wav", 8000),
+        ("recorded talk", "b.flac", 8000),
+    ]
+    assert bench.default_name(tmp_path) == "_".join(tmp_path.parts[-2:])
+
+
 # -- the policy's tuning --------------------------------------------------------------------------
 
 
