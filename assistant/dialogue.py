@@ -163,7 +163,9 @@ class Dialogue:
         ``said``: the values the last command's intent's lists say in ``text`` ("turn it off":
         state off); ``unread``: the words they leave. "a bit more" repeats a relative change, "less"
         reverses it; otherwise the reply needs a referring word ("it", "one", "too", "again"), a value
-        that differs, and hardly a word besides (talk that happens to say "it" and "on" is no reply).
+        that differs, and hardly a word besides (talk that happens to say "it" and "on" is no reply),
+        or it is a fragment that borrows the rest from the last command: values of some of its slots,
+        not all, and no other word ("the rear right" after "open the rear left window").
         """
         last = self.recent(now)
         words = spoken_words(text)
@@ -175,9 +177,10 @@ class Dialogue:
         if _made_of(words, (*LESS, *DEGREE, *POLITE)) and not _made_of(words, (*DEGREE, *POLITE)):
             flipped = {slot: OPPOSITE[str(value)] for slot, value in relative.items()}
             return replace(last, slots={**last.slots, **flipped}) if flipped else None
-        if not REFERRING & set(words.split()) or len(_unexplained(unread)) > MAX_UNEXPLAINED_WORDS:
-            return None
-        return corrected(last, said)
+        if REFERRING & set(words.split()):
+            return corrected(last, said) if len(_unexplained(unread)) <= MAX_UNEXPLAINED_WORDS else None
+        fragment = bool(said) and not set(last.slots) <= set(said) and not _unexplained(unread)
+        return corrected(last, said) if fragment else None
 
     def correct(self, said: Mapping[str, SlotValue], now: float) -> Command | None:
         """The last command with the values a correction says ("no, dad": contact dad); None when

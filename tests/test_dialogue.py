@@ -153,6 +153,7 @@ def test_a_question_keeps_the_last_command():
         ("close it again", {"state": "closed"}, {"window": "driver", "state": "closed"}),
         ("the passenger window too", {"window": "passenger"}, {"window": "passenger", "state": "open"}),
         ("that one halfway", {"amount": 50}, {"window": "driver", "state": "open", "amount": 50}),
+        ("the passenger window", {"window": "passenger"}, {"window": "passenger", "state": "open"}),  # a fragment
     ],
 )
 def test_a_reply_that_refers_back_changes_the_last_command(text, said, slots):
@@ -162,7 +163,7 @@ def test_a_reply_that_refers_back_changes_the_last_command(text, said, slots):
 @pytest.mark.parametrize(
     ("text", "said"),
     [
-        ("close the passenger window", {"window": "passenger", "state": "closed"}),  # says no 'it'
+        ("close the passenger window", {"window": "passenger", "state": "closed"}),  # says no 'it', nor borrows
         ("open it", {"state": "open"}),  # changes nothing
         ("turn it off", {}),  # the last intent's lists say nothing in it
         ("i really think it is going to rain on the way home tonight", {"state": "closed"}),  # talk
@@ -257,6 +258,11 @@ def test_no_cut_without_a_conjunction_or_with_too_many():
     assert compound_splits("turn on the high beams") == []
     assert compound_splits("and") == []
     assert compound_splits("a and b and c and d and e") == []
+
+
+def test_a_fragment_with_any_word_no_list_reads_is_no_reference_back():
+    assert after(WINDOW).refer("the passenger window", {"window": "passenger"}, 103.0, ("the",)) is not None
+    assert after(WINDOW).refer("the passenger seat", {"window": "passenger"}, 103.0, ("the", "seat")) is None
 
 
 def test_talk_that_happens_to_say_it_and_a_value_is_no_reference_back():
