@@ -214,10 +214,12 @@ class SlotResolver:
         return any(lst.free_text for lst in self._lists.get(intent, {}).get(slot, []))
 
     def _disputed(self, intent: str, values: dict[str, SlotValue], spans: tuple[TaggedSpan, ...]) -> bool:
-        """Whether the tagger reads words a template's wildcard took as another slot: in 'play me
-        the next song', '{query}' takes 'me the next song' but the tagger reads 'next' as the action."""
+        """Whether the tagger reads words a template's wildcard took as another of the intent's slots:
+        in 'play me the next song', '{query}' takes 'me the next song' but the tagger reads 'next' as
+        the action. A slot the intent has not ('work' tagged as a contact in 'take me to work') is
+        no other reading of its sentence."""
         return any(
-            span.slot != slot and f" {span.text} " in f" {value} "
+            span.slot != slot and span.slot in self._lists[intent] and f" {span.text} " in f" {value} "
             for slot, value in values.items()
             if self.free_text(intent, slot)
             for span in spans

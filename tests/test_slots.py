@@ -234,6 +234,12 @@ def test_a_wildcard_that_swallows_what_the_tagger_reads_as_another_slot_gives_wa
     assert reading.confidence == {"action": 0.5}  # 'play' said otherwise: worth a question
 
 
+def test_a_tag_for_a_slot_the_intent_has_not_leaves_the_template_its_wildcard(resolver):
+    spans = (TaggedSpan("contact", ("work",), 3, 0.59),)  # a phone slot, read under navigation
+    reading = resolver.read("navigation", "take me to work", spans)
+    assert reading.template_matched and reading.values == {"destination": "work"}
+
+
 def test_a_wildcard_is_cut_to_what_the_tagger_reads_as_that_slot(resolver):
     spans = (TaggedSpan("destination", ("gas", "station"), 5, 0.95),)
     reading = resolver.read("navigation", "i need directions to the nearest gas station", spans)
