@@ -99,17 +99,21 @@ class Grammar:
         """Whether the grammar says this sentence (a wildcard slot takes any words, a range any number)."""
         return self._sentences.fullmatch(normalise(text).replace(" ", "")) is not None
 
-    def says_commands(self, text: str) -> bool:
+    def says_commands(self, text: str, word_for_word: bool = False) -> bool:
         """Whether the grammar says the sentence, or each command of it when it is several at once
-        ('close all windows and turn on the A/C', cut at its conjunctions as the dialogue cuts it)."""
-        return self.accepts(text) or any(
-            all(self.accepts(part) for part in parts) for parts in compound_splits(text)
-        )
+        ('close all windows and turn on the A/C', cut at its conjunctions as the dialogue cuts it);
+        ``word_for_word``: in the grammar's own words (no free-text slot taking words that are not
+        one of its samples, and no word split where the grammar has one: 'cab in' for 'cabin')."""
+        says = self._says_word_for_word if word_for_word else self.accepts
+        return says(text) or any(all(says(part) for part in parts) for parts in compound_splits(text))
 
     def _says_closed(self, text: str) -> bool:
         """Accepted with free-text slots held to their sample values: what a sentence that lost
         words at its ends must be ('yeah i'll call you when…' is not 'call {contact}')."""
         return self._closed_sentences.fullmatch(normalise(text).replace(" ", "")) is not None
+
+    def _says_word_for_word(self, text: str) -> bool:
+        return self._says_closed(text) and self.parse(text) is not None
 
     def parse(self, text: str) -> tuple[str, dict[str, str | int]] | None:
         """The intent and slot values (the lists' ``out``) of a sentence the grammar says, by hassil."""
@@ -161,6 +165,17 @@ class Grammar:
                     break
         return list(accepted)
 
+    def lengthened(self, text: str) -> list[str]:
+        """The grammar's sentences that are ``text`` and one word more at its end ('hazards' →
+        'hazards on', 'hazards off'): in noise Whisper loses a short last word."""
+        words = normalise(text).split()
+        reached = self.graph.after(words)
+        return [
+            " ".join([*words, word])
+            for word, node in self.graph.steps(reached)
+            if self.graph.end in self.graph.closure({node})
+        ]
+
     def _near(self, span: str) -> list[tuple[int, float]]:
         near = {
             index: score
@@ -188,6 +203,27 @@ class WordGraph:
     edges: tuple[tuple[tuple[str | None, int], ...], ...]
     start: int
     end: int
+
+    def closure(self, nodes: set[int]) -> set[int]:
+        """The nodes and every node their wordless steps reach."""
+        reached, todo = set(nodes), list(nodes)
+        while todo:
+            for word, node in self.edges[todo.pop()]:
+                if word is None and node not in reached:
+                    reached.add(node)
+                    todo.append(node)
+        return reached
+
+    def steps(self, nodes: set[int]) -> set[tuple[str, int]]:
+        """The words said next from ``nodes`` (a closure), each with the node it leads to."""
+        return {(word, node) for start in nodes for word, node in self.edges[start] if word is not None}
+
+    def after(self, words: list[str]) -> set[int]:
+        """The nodes the grammar is at after saying ``words`` from its start (empty: it cannot say them)."""
+        reached = self.closure({self.start})
+        for said in words:
+            reached = self.closure({node for word, node in self.steps(reached) if word == said})
+        return reached
 
 
 def word_graph(library: IntentLibrary) -> WordGraph:

@@ -210,6 +210,39 @@ def test_a_grammar_sentence_is_taken_only_where_whisper_would_end_it(
     assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == heard
 
 
+def test_a_sentence_the_grammar_says_only_through_a_wildcard_gives_way_to_a_likelier_one(transcriber, monkeypatch):
+    """'Call boom.' is 'call {contact}' with a name the car doesn't know; Whisper's decoder finds
+    the booked 'Call home.' likelier against the audio, so it is taken. A name likelier than any
+    grammar sentence stays ('Call Bob.')."""
+    from assistant.grammar import Grammar
+    from assistant.intents import load_intents
+
+    scores = {"Call boom.": (-11.2, -1.9), "Call home.": (-7.5, -0.6), "Call Bob.": (-2.0, -0.3)}
+    # Whisper's words, its scores and the held decoding are stand-ins: no CPU's int8 output enters
+    # this test, only the transcriber's choice
+    monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
+    monkeypatch.setattr(transcriber, "_forced", lambda encoded, texts: [scores.get(t, (-30.0, -1.0)) for t in texts])
+    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="": [] if heard else ["Call home."])
+    for heard, taken in (("Call boom.", "Call home."), ("Call Bob.", "Call Bob.")):
+        monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, heard=heard, **k: ([_Segment(heard)], None))
+        assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == taken
+
+
+def test_a_short_last_word_whisper_lost_is_found_one_word_on_in_the_grammar(transcriber, monkeypatch):
+    """'hazard' (espeak's 'hazards on', clean) is no sentence of the car's; 'Hazards.' is near it by
+    letters, and one word on from that, 'Hazards on.' is likelier still: where the speech goes on,
+    the end after 'Hazards.' is unlikely. Scores as measured on that clip."""
+    from assistant.grammar import Grammar
+    from assistant.intents import load_intents
+
+    scores = {"hazard": (-3.7, -4.1), "Hazards.": (-14.3, -0.4), "Hazards on.": (-12.9, -0.3)}
+    monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
+    monkeypatch.setattr(transcriber, "_forced", lambda encoded, texts: [scores.get(t, (-30.0, -1.0)) for t in texts])
+    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="": [])
+    monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment("hazard")], None))
+    assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == "Hazards on."
+
+
 def test_several_commands_whisper_heard_stay_as_heard(transcriber, monkeypatch):
     """'Turn on the headlights and open the sunroof' is two grammar sentences: no single one replaces it."""
     from assistant.grammar import Grammar

@@ -72,6 +72,24 @@ def test_says_several_commands_at_once_when_it_says_each(small):
     assert not small.says_commands("americano and a lovely day")  # every part must be a command
 
 
+def test_word_for_word_is_in_the_grammars_own_words_and_free_text_held_to_its_samples(small):
+    assert small.says_commands("send a message to anna", word_for_word=True)
+    assert small.says_commands("a large latte and send a message to anna", word_for_word=True)
+    assert small.says_commands("send a message to tom")  # the wildcard takes a name it does not know
+    assert not small.says_commands("send a message to tom", word_for_word=True)
+    assert small.says_commands("a large lat te")  # letters are compared without spaces
+    assert not small.says_commands("a large lat te", word_for_word=True)
+
+
+def test_a_sentence_one_word_longer_is_what_the_grammar_says_after_the_words_heard(small):
+    assert set(small.lengthened("Can I get a large iced mocha with skim")) == {
+        "can i get a large iced mocha with skim milk"
+    }
+    assert set(small.lengthened("send a message to")) == {"send a message to anna"}
+    assert small.lengthened("a large latte with soy milk") == []  # nothing follows its end
+    assert small.lengthened("what a lovely") == []
+
+
 @pytest.mark.parametrize("path", [BARISTA, DEFAULT_INTENTS])
 def test_accepts_every_sentence_hassil_samples_from_the_real_files(path):
     library = load_intents(path)
