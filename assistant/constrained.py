@@ -116,21 +116,11 @@ class TokenAutomaton:
 
 def _first_nodes(graph: WordGraph) -> set[int]:
     """The nodes a sentence's first word leaves from (the start, and what free steps reach from it)."""
-    return _free_reach(graph, graph.start)
+    return graph.closure({graph.start})
 
 
 def _words_follow(graph: WordGraph, node: int) -> bool:
-    return any(word is not None for reached in _free_reach(graph, node) for word, _ in graph.edges[reached])
-
-
-def _free_reach(graph: WordGraph, node: int) -> set[int]:
-    seen, stack = {node}, [node]
-    while stack:
-        for word, following in graph.edges[stack.pop()]:
-            if word is None and following not in seen:
-                seen.add(following)
-                stack.append(following)
-    return seen
+    return any(word is not None for reached in graph.closure({node}) for word, _ in graph.edges[reached])
 
 
 def _is_i(word: str) -> bool:
