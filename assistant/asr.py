@@ -292,8 +292,7 @@ class Transcriber:
         if not near and not awaited:
             return guided
         encoded = self._encode_short(audio) if encoded is None else encoded
-        texts = [free.text, *near, *awaited]
-        scored = self._forced(encoded, texts)
+        scored = self._forced(encoded, [free.text, *near, *awaited])
         scores = [said + end for said, end in scored]
         free_and_near, awaited_scores = scores[: 1 + len(near)], scores[1 + len(near) :]
         if awaited and max(awaited_scores) >= max(free_and_near) - EXPECTED_MARGIN:

@@ -169,12 +169,9 @@ class Grammar:
         """The grammar's sentences that are ``text`` and one word more at its end ('hazards' →
         'hazards on', 'hazards off'): in noise Whisper loses a short last word."""
         words = normalise(text).split()
-        reached = self.graph.after(words)
-        return [
-            " ".join([*words, word])
-            for word, node in self.graph.steps(reached)
-            if self.graph.end in self.graph.closure({node})
-        ]
+        steps = self.graph.steps(self.graph.after(words))
+        ending = {word for word, node in steps if self.graph.end in self.graph.closure({node})}
+        return [" ".join([*words, word]) for word in sorted(ending)]
 
     def _near(self, span: str) -> list[tuple[int, float]]:
         near = {
