@@ -275,8 +275,8 @@ class Transcriber:
             return replace(
                 guided, grammar_match=True, grammar_text=free.text, grammar_score=0.0, expected_match=True
             )
-        accepted = self.grammar is not None and self.grammar.says_commands(free.text)
-        settled = accepted and self.grammar.says_commands(free.text, word_for_word=True)
+        settled = self.grammar is not None and self.grammar.says_commands(free.text, word_for_word=True)
+        accepted = settled or (self.grammar is not None and self.grammar.says_commands(free.text))
         if accepted:
             guided = replace(guided, grammar_match=True, grammar_text=free.text, grammar_score=0.0)
         near, encoded = [], None
