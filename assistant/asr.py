@@ -25,6 +25,7 @@ from faster_whisper import WhisperModel, available_models
 from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_suppressed_tokens
+from whisper_normalizer.english import EnglishSpellingNormalizer
 
 from assistant.compounds import CONJUNCTION
 from assistant.constrained import TokenAutomaton, forced_scores, search
@@ -229,7 +230,7 @@ class Transcriber:
         if not segments:
             return Transcript(text="", asr_ms=_ms_since(started), no_speech_prob=1.0)
         free = Transcript(
-            text=collapse_repeats(" ".join(s.text.strip() for s in segments)),
+            text=_as_written(" ".join(s.text.strip() for s in segments)),
             asr_ms=0.0,
             no_speech_prob=max(s.no_speech_prob for s in segments),
             avg_logprob=float(np.mean([s.avg_logprob for s in segments])),
@@ -265,7 +266,7 @@ class Transcriber:
             suppress_blank=True,
             suppress_tokens=get_suppressed_tokens(self._tokenizer, [-1]),
         )[0]
-        return [collapse_repeats(self._tokenizer.decode(ids).strip()) for ids in result.sequences_ids]
+        return [_as_written(self._tokenizer.decode(ids)) for ids in result.sequences_ids]
 
     def _guided(self, audio: np.ndarray, free: Transcript, expected: Sequence[str]) -> Transcript:
         """The grammar's say on a free transcript: kept, or replaced by an expected sentence or a
@@ -411,6 +412,32 @@ def _whisper_style(sentence: str) -> str:
     if not sentence or sentence[-1] in ".?!":
         return sentence
     return sentence[0].upper() + sentence[1:] + "."
+
+
+def _as_written(text: str) -> str:
+    """Whisper's words as the car reads them: loops undone, American spelling."""
+    return collapse_repeats(american_spelling(text.strip()))
+
+
+_AMERICAN = EnglishSpellingNormalizer().mapping
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def american_spelling(text: str) -> str:
+    """'Directions to the city centre.' → 'Directions to the city center.'
+
+    Whisper writes British spellings at times, and then a template or list of the car's (American,
+    like its language ``en``) no longer says the words: 'city centre' is no destination the driver
+    named. The list is the one OpenAI's Whisper evaluation folds spellings with (``whisper-normalizer``).
+    """
+    return _WORD.sub(lambda word: _respelled(word.group()), text)
+
+
+def _respelled(word: str) -> str:
+    american = _AMERICAN.get(word.lower())
+    if american is None:
+        return word
+    return american.capitalize() if word[0].isupper() else american
 
 
 def token_cap(seconds: float) -> int:

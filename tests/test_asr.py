@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.asr import AsrError, Transcriber, collapse_repeats
+from assistant.asr import AsrError, Transcriber, american_spelling, collapse_repeats
 from assistant.audio import WavFileSource, load_wav
 from assistant.events import SAMPLE_RATE
 from assistant.intents import normalize
@@ -82,6 +82,26 @@ def test_a_missing_model_folder_is_one_clear_error(model):
 def test_a_folder_that_is_not_a_model_is_refused(tmp_path):
     with pytest.raises(AsrError, match=f"Cannot load Whisper model '{tmp_path}'"):
         Transcriber(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("written", "american"),
+    [
+        ("Directions to the city centre.", "Directions to the city center."),
+        ("Colour, favourite, tyres", "Color, favorite, tires"),
+        ("Turn on the lights.", "Turn on the lights."),
+    ],
+)
+def test_british_spellings_come_back_american(written, american):
+    assert american_spelling(written) == american
+
+
+def test_whisper_british_spelling_reaches_the_car_american(transcriber, monkeypatch):
+    """'city centre' is no destination the templates' American words name; 'city center' is."""
+    monkeypatch.setattr(
+        transcriber._model, "transcribe", lambda *a, **k: ([_Segment("Directions to the city centre.")], None)
+    )
+    assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == "Directions to the city center."
 
 
 def test_repetition_loops_collapse_to_one_copy():
