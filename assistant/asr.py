@@ -28,7 +28,7 @@ from faster_whisper.transcribe import get_suppressed_tokens
 from whisper_normalizer.english import EnglishSpellingNormalizer
 
 from assistant.compounds import CONJUNCTION
-from assistant.constrained import TokenAutomaton, forced_scores, search
+from assistant.constrained import FreeTextTokens, TokenAutomaton, forced_scores, search
 from assistant.events import SAMPLE_RATE, Transcript, Utterance
 from assistant.grammar import Grammar, normalise
 
@@ -63,6 +63,10 @@ GRAMMAR_FIRST_WORDS = 3
 likeliest first word is often another command's ('Reject the call.' for 'resume the song'). Of the
 128 in-scope clips of the car's noise benchmark that the runtime missed, the held path said the line
 for 10 from one first token and for 21 from three (mean 249 → 366 ms on the busy machine)."""
+
+_WORD_START = re.compile("\u0120[A-Za-z0-9][A-Za-z0-9']*")
+"""A byte-level BPE token (Whisper's) that starts a word: 'Ġ' is its space."""
+_WORD_PART = re.compile("[A-Za-z0-9']+")
 
 LENGTHENED = 24
 """Sentences one word longer than what was heard that join the candidates ('Hazards on.' for a
@@ -286,7 +290,8 @@ class Transcriber:
         if self.grammar is not None and not settled:  # what the grammar says, decoded from the audio
             encoded = self._encode_short(audio)
             seconds = len(audio) / SAMPLE_RATE
-            near += [s for s in self._constrained(encoded, seconds) if s not in near]
+            # Whisper's text fits a free-text slot already: its own words there again are no news
+            near += [s for s in self._constrained(encoded, seconds, own_words=not accepted) if s not in near]
             near += [s for s in self._completed(encoded, free.text, seconds) if s not in near]
             near += [s for s in self._lengthened([free.text, *near]) if s not in near]
         awaited = [_whisper_style(e) for e in expected]
@@ -318,12 +323,15 @@ class Transcriber:
 
     def constrained(self, audio: np.ndarray) -> list[str]:
         """The grammar's likeliest sentences for the audio, best first: Whisper's decoder held to what
-        the grammar says (:mod:`assistant.constrained`; free-text slots take their sample values)."""
+        the grammar says (:mod:`assistant.constrained`; a free-text slot says a sample value or up to
+        :data:`~assistant.constrained.FREE_TEXT_WORDS` words of Whisper's own)."""
         return self._constrained(self._encode_short(audio), len(audio) / SAMPLE_RATE)
 
-    def _constrained(self, encoded: np.ndarray, seconds: float, heard: str = "") -> list[str]:
+    def _constrained(
+        self, encoded: np.ndarray, seconds: float, heard: str = "", own_words: bool = True
+    ) -> list[str]:
         """The grammar's likeliest sentences, after the words ``heard`` when given (each returned
-        with them)."""
+        with them); ``own_words``: a free-text slot may say Whisper's own words, not only samples."""
         if self.grammar is None:
             return []
         found = search(
@@ -335,8 +343,10 @@ class Transcriber:
             first_tokens=GRAMMAR_FIRST_WORDS,
             max_tokens=token_cap(seconds),
             heard=tuple(self._tokenizer.encode(" " + heard)) if heard else (),
+            own_words=own_words,
         )
-        return [f"{heard} {self._tokenizer.decode(tokens).strip()}".strip() for _, tokens in found]
+        said = (f"{heard} {self._tokenizer.decode(tokens).strip()}".strip() for _, tokens in found)
+        return [american_spelling(sentence) for sentence in said]
 
     def _completed(self, encoded: np.ndarray, text: str, seconds: float) -> list[str]:
         """Several commands whose last Whisper cut short ('Close all the windows and turn on the'):
@@ -359,9 +369,21 @@ class Transcriber:
         """The grammar's word graph over this model's tokens, compiled once per grammar."""
         if id(grammar) not in self._automata:
             self._automata = {
-                id(grammar): TokenAutomaton(grammar.graph, self._tokenizer.encode, self._tokenizer.eot)
+                id(grammar): TokenAutomaton(
+                    grammar.graph, self._tokenizer.encode, self._tokenizer.eot, self._word_tokens()
+                )
             }
         return self._automata[id(grammar)]
+
+    def _word_tokens(self) -> FreeTextTokens:
+        """This model's text tokens that start a word (' home') and those that go on with one."""
+        starts, goes_on = [], []
+        for piece, token in self._model.hf_tokenizer.get_vocab().items():
+            if token < self._tokenizer.eot and _WORD_START.fullmatch(piece):
+                starts.append(token)
+            elif token < self._tokenizer.eot and _WORD_PART.fullmatch(piece):
+                goes_on.append(token)
+        return FreeTextTokens(np.array(sorted(starts)), np.array(sorted(goes_on)))
 
     def _encode_short(self, audio: np.ndarray) -> np.ndarray:
         """The encoder's output over the utterance plus :data:`RESCORE_TAIL_S` (``[1, frames / 2, width]``)."""

@@ -8,6 +8,12 @@ the decoder against the audio. This is how whisper.cpp's GBNF grammars and key-t
 bias decoding, and it finds grammar sentences that letters never reach ("may have a dull shot of
 drip coffee" → "May I have a double shot drip coffee").
 
+A free-text slot (a contact, a destination) says its samples, or up to :data:`FREE_TEXT_WORDS` words
+of Whisper's own: there the likeliest tokens that start or go on with a word are let through, as a
+GBNF grammar's ``[a-z ]+`` would. Held to the samples, the decoding could not say the right frame
+with the words Whisper heard in it ("Drive, meet on the supermarket." → "Drive me to the zoo.",
+a sample, where "Drive me to the supermarket" is 9 nats likelier).
+
 CTranslate2 decodes a forced prefix and then goes on greedily, returning the decoder's distribution
 at every step (``return_logits_vocab``); a path that follows Whisper's own continuation reads its
 next distribution from that call, so only paths that leave it cost a new call.
@@ -25,13 +31,31 @@ from assistant.grammar import WordGraph
 
 LOOKAHEAD_TOKENS = 8
 """Tokens of Whisper's own continuation decoded past a path's end per call (reused while it holds)."""
+FREE_TEXT_WORDS = 4
+"""Words of Whisper's own a free-text slot may say in the held decoding ('home', '10 downing street')."""
 _State = frozenset[int]
+
+
+@dataclass(frozen=True)
+class FreeTextTokens:
+    """Whisper's text tokens that start a word (' home') and those that go on with one ('market'):
+    what a free-text slot may say beside its samples."""
+
+    starts: np.ndarray
+    goes_on: np.ndarray
 
 
 class TokenAutomaton:
     """A :class:`WordGraph` over Whisper's token ids: which tokens may come next, and where they lead."""
 
-    def __init__(self, graph: WordGraph, encode: Callable[[str], list[int]], end_of_text: int) -> None:
+    def __init__(
+        self,
+        graph: WordGraph,
+        encode: Callable[[str], list[int]],
+        end_of_text: int,
+        free_text: FreeTextTokens | None = None,
+    ) -> None:
+        """``free_text``: the tokens a free-text slot may say; None holds it to its samples."""
         self._tokens: list[dict[int, set[int]]] = [{} for _ in graph.edges]
         self._first_tokens: list[dict[int, set[int]]] = [{} for _ in graph.edges]
         """Where a sentence's first word may start with a capital (taken only from :attr:`start`)."""
@@ -59,9 +83,17 @@ class TokenAutomaton:
             self._tokens[graph.end].setdefault(stop, set()).add(finished)
         for node in (graph.end, finished):  # Whisper ends some sentences with no stop
             self._tokens[node][end_of_text] = set()
+        self._word_starts: dict[int, set[int]] = {}
+        """Where a token that starts a word leads from a node in a free-text slot (its next word)."""
+        self._free_words: set[int] = set()
+        """The nodes of free-text slots' words, which a token that goes on with the word keeps."""
+        self._free_text = free_text
+        for start, end in graph.free_text if free_text is not None else ():
+            self._add_free_text(start, end)
         self.end_of_text = end_of_text
         self._closures: dict[_State, _State] = {}
         self._moves: dict[_State, tuple[np.ndarray, list[_State]]] = {}
+        self._own_moves: dict[_State, tuple[_State, _State]] = {}
         self.start = self._closure(frozenset({graph.start}))
 
     def _node(self) -> int:
@@ -85,6 +117,17 @@ class TokenAutomaton:
             (table if node == start else self._tokens)[node].setdefault(token, set()).add(following)
             node = following
         (table if node == start else self._tokens)[node].setdefault(tokens[-1], set()).add(end)
+
+    def _add_free_text(self, start: int, end: int) -> None:
+        """Up to :data:`FREE_TEXT_WORDS` words from ``start`` to ``end``: a node per word, which
+        tokens that go on with the word keep and a token that starts one leaves."""
+        node = start
+        for _ in range(FREE_TEXT_WORDS):
+            word = self._node()
+            self._word_starts.setdefault(node, set()).add(word)
+            self._free_words.add(word)
+            self._free[word].add(end)
+            node = word
 
     def _closure(self, nodes: _State) -> _State:
         if nodes not in self._closures:
@@ -112,6 +155,40 @@ class TokenAutomaton:
             tokens = np.fromiter(targets, dtype=np.int64, count=len(targets))
             self._moves[state] = (tokens, [self._closure(frozenset(targets[t])) for t in tokens])
         return self._moves[state]
+
+
+    def next_tokens(
+        self, state: _State, logits: np.ndarray, width: int, own_words: bool = True
+    ) -> tuple[np.ndarray, list[_State]]:
+        """The tokens allowed next and the state each leads to: the grammar's words (:meth:`moves`)
+        and, with ``own_words``, where a free-text slot is said, the ``width`` words Whisper finds
+        likeliest there (``logits``, its next-token scores) of any it could write."""
+        tokens, states = self.moves(state)
+        if not own_words:
+            return tokens, states
+        starting, going_on = self._own_words(state)
+        if not starting and not going_on:
+            return tokens, states
+        targets = dict(zip(tokens.tolist(), states, strict=True))
+        for ids, target in ((self._free_text.starts, starting), (self._free_text.goes_on, going_on)):
+            likeliest = min(width, len(ids))
+            if not target or not likeliest:
+                continue
+            for token in ids[np.argpartition(-logits[ids], likeliest - 1)[:likeliest]].tolist():
+                targets[token] = self._closure(targets[token] | target) if token in targets else target
+        return np.fromiter(targets, dtype=np.int64, count=len(targets)), list(targets.values())
+
+    def _own_words(self, state: _State) -> tuple[_State, _State]:
+        """Where a free-text slot's token that starts a word leads from ``state``, and where one that
+        goes on with the word leads (empty where no free-text slot is said)."""
+        if state not in self._own_moves:
+            starts = {word for node in state for word in self._word_starts.get(node, ())}
+            going_on = state & self._free_words
+            self._own_moves[state] = (
+                self._closure(frozenset(starts)) if starts else frozenset(),
+                self._closure(frozenset(going_on)) if going_on else frozenset(),
+            )
+        return self._own_moves[state]
 
 
 def _first_nodes(graph: WordGraph) -> set[int]:
@@ -149,6 +226,7 @@ def search(
     max_tokens: int,
     first_tokens: int = 1,
     heard: tuple[int, ...] = (),
+    own_words: bool = True,
 ) -> list[tuple[float, list[int]]]:
     """The grammar's likeliest token sequences for the encoded audio (``[1, frames, width]``), best
     first, each with its log-probability (nats, the end of text included).
@@ -160,7 +238,8 @@ def search(
     paths are kept. A path that can no longer beat the best finished one is dropped.
 
     ``heard``: tokens said before the grammar's sentence (the commands of a compound Whisper heard in
-    full), forced first; the sequences returned leave them out.
+    full), forced first; the sequences returned leave them out. ``own_words``: free-text slots may
+    take Whisper's own words (where the automaton knows them), not only their samples.
     """
     paths = [_Path(0.0, heard, automaton.start)]
     finished: list[tuple[float, list[int]]] = []
@@ -168,10 +247,10 @@ def search(
         paths = _look_ahead(model, encoded, start, paths, len(heard) + step)
         extended: list[_Path] = []
         for path in paths:
-            row = _log_softmax(path.rows[0])
-            tokens, states = automaton.moves(path.state)
-            scores = path.score + row[tokens]
-            for index in np.argsort(-scores)[: first_tokens if step == 0 else beam]:
+            row, width = path.rows[0], first_tokens if step == 0 else beam
+            tokens, states = automaton.next_tokens(path.state, row, width, own_words)
+            scores = path.score + row[tokens] - _log_sum_exp(row)
+            for index in np.argsort(-scores)[:width]:
                 token = int(tokens[index])
                 if token == automaton.end_of_text:
                     finished.append((float(scores[index]), list(path.tokens[len(heard) :])))
@@ -250,8 +329,8 @@ def forced_scores(
     scores = []
     for tokens, result in zip(texts, results, strict=True):
         said = [*tokens, end_of_text]
-        rows = _log_softmax(np.asarray(result.logits[0])[: len(said)])
-        chosen = rows[np.arange(len(said)), said]
+        rows = np.asarray(result.logits[0])[: len(said)]
+        chosen = rows[np.arange(len(said)), said] - _log_sum_exp(rows)
         scores.append((float(np.sum(chosen[:-1])), float(chosen[-1])))
     return scores
 
@@ -262,7 +341,8 @@ def _max_length(steps: int) -> int:
     return 2 * steps
 
 
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Log-probabilities over the last axis (one distribution, or one per row)."""
-    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+def _log_sum_exp(logits: np.ndarray) -> np.ndarray:
+    """log(sum(exp(logits))) over the last axis: what turns a logit into a log-probability. Only
+    that is computed, not every token's log-probability (51,864 a step, most of the scoring's time)."""
+    top = logits.max(axis=-1)
+    return top + np.log(np.exp(logits - top[..., None]).sum(axis=-1))

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from itertools import combinations, permutations
 
-from hassil import recognize
+from hassil import recognize, recognize_all
 from hassil.expression import (
     Alternative,
     Expression,
@@ -32,7 +32,7 @@ from hassil.expression import (
 from rapidfuzz import fuzz, process
 
 from assistant.compounds import compound_splits
-from assistant.intents import IntentLibrary, SlotList, to_hassil
+from assistant.intents import IntentLibrary, SlotList, list_references, to_hassil
 
 MIN_SIMILARITY = 72.0
 """How alike (0-100, letters or sound) a span and a grammar phrase must be to swap one for the other."""
@@ -88,6 +88,7 @@ class Grammar:
         self._sentences = _compile(library, wildcard=".+")
         self._closed_sentences = _compile(library, wildcard=None)
         self._hassil = to_hassil(library)
+        self._library = library
         self.graph = word_graph(library)
         self.min_similarity = min_similarity
         self.phrases = tuple(sorted(_closed_list_phrases(library) | _template_phrases(library)))
@@ -173,6 +174,25 @@ class Grammar:
         ending = {word for word, node in steps if self.graph.end in self.graph.closure({node})}
         return [" ".join([*words, word]) for word in sorted(ending)]
 
+    def slot_swaps(self, text: str) -> list[str]:
+        """The grammar's sentence ``text`` with the words of one of its slots said as another phrase
+        of that slot's list ('drive me to the zoo' → 'drive me to the supermarket', 'the gym', …):
+        where Whisper hears the command's frame but not the word it turns on, the right word is
+        one of these (a free-text slot's are its samples and the phone book's names)."""
+        sentence = normalise(text)
+        swapped: dict[str, None] = {}
+        for match in recognize_all(sentence, self._hassil):
+            references = list_references(match.intent_sentence.expression, self._library.rules)
+            lists = {reference.slot_name: reference for reference in references}
+            for name, entity in match.entities.items():
+                said = re.compile(rf"\b{re.escape(normalise(str(entity.text)))}\b")
+                if name not in lists or not said.search(sentence):
+                    continue
+                for phrase in _list_phrases(self._library, lists[name]):
+                    swapped[said.sub(phrase, sentence, count=1)] = None
+        swapped.pop(sentence, None)
+        return list(swapped)
+
     def _near(self, span: str) -> list[tuple[int, float]]:
         near = {
             index: score
@@ -200,6 +220,9 @@ class WordGraph:
     edges: tuple[tuple[tuple[str | None, int], ...], ...]
     start: int
     end: int
+    free_text: tuple[tuple[int, int], ...] = ()
+    """Where a free-text slot is said: from each node to the other, any words may be said too (the
+    recognizer lets Whisper's own through), beside the samples the edges hold."""
 
     def closure(self, nodes: set[int]) -> set[int]:
         """The nodes and every node their wordless steps reach."""
@@ -235,13 +258,14 @@ def word_graph(library: IntentLibrary) -> WordGraph:
     end = builder.node()
     for node in ends:
         builder.edges[node].append((None, end))
-    return WordGraph(tuple(tuple(steps) for steps in builder.edges), 0, end)
+    return WordGraph(tuple(tuple(steps) for steps in builder.edges), 0, end, tuple(builder.free_text))
 
 
 class _GraphBuilder:
     def __init__(self, library: IntentLibrary) -> None:
         self.library = library
         self.edges: list[list[tuple[str | None, int]]] = [[]]
+        self.free_text: list[tuple[int, int]] = []
 
     def node(self) -> int:
         self.edges.append([])
@@ -252,7 +276,11 @@ class _GraphBuilder:
         if isinstance(expression, TextChunk):
             return self.words(normalise(expression.text).split(), start)
         if isinstance(expression, ListReference):
-            return self.join(start, [phrase.split() for phrase in _list_phrases(self.library, expression)])
+            end = self.join(start, [phrase.split() for phrase in _list_phrases(self.library, expression)])
+            slot_list = self.library.lists.get(expression.list_name)
+            if slot_list is not None and slot_list.free_text:
+                self.free_text.append((start, end))
+            return end
         if isinstance(expression, RuleReference):
             return self.add(self.library.rules[expression.rule_name].expression, start)
         if isinstance(expression, Permutation):

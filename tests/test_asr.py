@@ -225,7 +225,7 @@ def test_a_grammar_sentence_is_taken_only_where_whisper_would_end_it(
     monkeypatch.setattr(transcriber, "_forced", scored)
     # Whisper's words, its scores and its decoding held to the grammar are all stand-ins: no CPU's
     # int8 output enters this test, only the transcriber's choice between the two texts
-    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="": [] if heard else [COMMAND])
+    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="", **_: [] if heard else [COMMAND])
     monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment(TALK)], None))
     assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == heard
 
@@ -242,7 +242,7 @@ def test_a_sentence_the_grammar_says_only_through_a_wildcard_gives_way_to_a_like
     # this test, only the transcriber's choice
     monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
     monkeypatch.setattr(transcriber, "_forced", lambda encoded, texts: [scores.get(t, (-30.0, -1.0)) for t in texts])
-    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="": [] if heard else ["Call home."])
+    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="", **_: [] if heard else ["Call home."])
     for heard, taken in (("Call boom.", "Call home."), ("Call Bob.", "Call Bob.")):
         monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, heard=heard, **k: ([_Segment(heard)], None))
         assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == taken
@@ -258,7 +258,7 @@ def test_a_short_last_word_whisper_lost_is_found_one_word_on_in_the_grammar(tran
     scores = {"hazard": (-3.7, -4.1), "Hazards.": (-14.3, -0.4), "Hazards on.": (-12.9, -0.3)}
     monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
     monkeypatch.setattr(transcriber, "_forced", lambda encoded, texts: [scores.get(t, (-30.0, -1.0)) for t in texts])
-    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="": [])
+    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="", **_: [])
     monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment("hazard")], None))
     assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == "Hazards on."
 
@@ -273,7 +273,7 @@ def test_several_commands_whisper_heard_stay_as_heard(transcriber, monkeypatch):
     monkeypatch.setattr(
         transcriber, "_forced", lambda encoded, texts: [(-9.0 if t == both else -1.0, -0.5) for t in texts]
     )
-    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="": [COMMAND])
+    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="", **_: [COMMAND])
     monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment(both)], None))
     transcript = transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32))
     assert transcript.text == both and transcript.grammar_match
@@ -292,6 +292,6 @@ def test_a_last_command_whisper_cut_short_is_completed_from_the_grammar(transcri
     # this test, only the transcriber's choice between Whisper's text and the completion
     monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
     monkeypatch.setattr(transcriber, "_forced", lambda encoded, texts: [scores.get(t, (-30.0, -1.0)) for t in texts])
-    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="": held.get(heard, []))
+    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="", **_: held.get(heard, []))
     monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment(cut)], None))
     assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == whole

@@ -13,7 +13,7 @@ import pytest
 from hassil.sample import sample_intents
 
 from assistant.asr import PROMPT_TOKENS, Transcriber, decide
-from assistant.constrained import TokenAutomaton, search
+from assistant.constrained import FreeTextTokens, TokenAutomaton, search
 from assistant.events import Transcript
 from assistant.grammar import Grammar, WordGraph, normalise
 from assistant.intents import DEFAULT_INTENTS, load_intents, to_hassil
@@ -202,6 +202,33 @@ def test_the_held_decoding_tries_more_than_the_likeliest_first_word(small):
 
     assert best(first_tokens=1).startswith(" Send a message to")
     assert best(first_tokens=3) == " Latte."
+
+
+@pytest.mark.parametrize(("free_text", "said"), [(False, " Send a message to anna."), (True, " Send a message to bob.")])
+def test_a_free_text_slot_lets_whisper_s_own_words_through_the_held_decoding(small, free_text, said):
+    """Whisper hears 'bob', no sample of the contact: held to the samples the decoding says the one
+    it has; with the words Whisper may write let through, it says what was heard."""
+    tokens = WordTokens()
+    sent = (" Send", " a", " message", " to")
+    decoder = LeaningDecoder(
+        tokens,
+        {
+            **{sent[:i]: {sent[i]: 0.9} for i in range(len(sent))},
+            sent: {" bob": 0.6, " anna": 0.1},
+            (*sent, " bob"): {".": 0.9},
+            (*sent, " anna"): {".": 0.9},
+            (*sent, " bob", "."): {"<end>": 0.9},
+            (*sent, " anna", "."): {"<end>": 0.9},
+        },
+    )
+    tokens(" bob")
+    words = np.array([token for name, token in tokens.ids.items() if name.startswith(" ")])
+    automaton = TokenAutomaton(
+        small.graph, tokens, end_of_text=0, free_text=FreeTextTokens(words, np.array([], dtype=np.int64)) if free_text else None
+    )
+    names = {token: name for name, token in tokens.ids.items()}
+    found = search(decoder, np.zeros((1, 2, 2), np.float32), START, automaton, beam=2, max_tokens=12)
+    assert "".join(names[token] for token in found[0][1]) == said
 
 
 def test_the_held_decoding_goes_on_from_words_already_heard(small):
