@@ -127,10 +127,13 @@ class Transcriber:
     than ``grammar_margin`` nats (ends of text included; a sentence Whisper would not end where it
     ends, :data:`GRAMMAR_END_FLOOR`, is no candidate). Whisper also decodes the audio again held to
     the grammar (:meth:`constrained`, ``grammar_beam`` paths from each of
-    :data:`GRAMMAR_FIRST_WORDS` first tokens), and those sentences join the
-    candidates, with the grammar's sentences one word longer than any of them ('Hazards on.' for a
-    heard 'hazard': in noise Whisper loses a short last word). Chatter stays as Whisper wrote it:
-    every grammar sentence is much less likely than its own text.
+    :data:`GRAMMAR_FIRST_WORDS` first tokens; a free-text slot there may say Whisper's own words),
+    and those sentences join the candidates, with the grammar's sentences one word longer than any
+    of them ('Hazards on.' for a heard 'hazard': in noise Whisper loses a short last word). The
+    margin is for sentences in the grammar's own words: one that says a free-text slot in other
+    words is taken only where it is likelier than Whisper's text ('Drive me to the supermarket'
+    for 'Drive, meet on the supermarket.'). Chatter stays as Whisper wrote it: every grammar
+    sentence is much less likely than its own text.
 
     A transcript the grammar says only through a free-text slot ('Call boom.', a name the car does
     not know) or only with a word split ('set the cab in to 20 degrees') is checked the same way,
@@ -317,9 +320,17 @@ class Transcriber:
             return guided
         candidates = [near[i] for i in ending]
         candidate_scores = [free_and_near[0], *(free_and_near[1 + i] for i in ending)]
-        # Whisper's text a grammar sentence through a free-text slot ('Call boom.'): the likeliest
-        chosen = decide(guided, candidates, candidate_scores, 0.0 if accepted else self.grammar_margin)
+        chosen = decide(guided, candidates, candidate_scores, [self._margin(c, accepted) for c in candidates])
         return guided if accepted and not chosen.grammar_match else chosen
+
+    def _margin(self, candidate: str, accepted: bool) -> float:
+        """Nats by which a candidate may trail Whisper's text and still be taken: the grammar's margin
+        for a sentence in the grammar's own words; none for one that says a free-text slot in other
+        words ('We're looking for the Council over there.' for 'look at the cows over there'), nor
+        when Whisper's text is a grammar sentence through a free-text slot ('Call boom.'): then the
+        likeliest is taken."""
+        own_words = self.grammar.says_commands(candidate, word_for_word=True)
+        return self.grammar_margin if own_words and not accepted else 0.0
 
     def constrained(self, audio: np.ndarray) -> list[str]:
         """The grammar's likeliest sentences for the audio, best first: Whisper's decoder held to what
@@ -407,20 +418,25 @@ class Transcriber:
         return min(WINDOW_FRAMES, round(max(self.audio_context_s, seconds + 2.0) * FRAMES_PER_S))
 
 
-def decide(free: Transcript, candidates: list[str], scores: list[float], margin: float) -> Transcript:
-    """The best-scoring grammar sentence, unless the free text (``scores[0]``) beats it by ``margin``.
+def decide(
+    free: Transcript, candidates: list[str], scores: list[float], margin: float | Sequence[float]
+) -> Transcript:
+    """The grammar sentence likeliest with its margin added, unless the free text (``scores[0]``)
+    beats it by more than that margin.
 
-    ``scores`` are log-probabilities of the free text and then of each candidate.
+    ``scores`` are log-probabilities of the free text and then of each candidate; ``margin`` the nats
+    a candidate may trail the free text by and still be taken, one for all or one each.
     """
-    best = int(np.argmax(scores[1:])) + 1
-    lead = scores[best] - scores[0]
-    chosen = lead >= -margin
+    margins = np.broadcast_to(np.asarray(margin, dtype=float), len(candidates))
+    backed = np.asarray(scores[1:], dtype=float) + margins
+    best = int(np.argmax(backed))
+    chosen = bool(backed[best] >= scores[0])
     return replace(
         free,
-        text=candidates[best - 1] if chosen else free.free_text or free.text,
+        text=candidates[best] if chosen else free.free_text or free.text,
         grammar_match=chosen,
-        grammar_text=candidates[best - 1],
-        grammar_score=lead,
+        grammar_text=candidates[best],
+        grammar_score=scores[best + 1] - scores[0],
     )
 
 

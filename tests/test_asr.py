@@ -230,6 +230,32 @@ def test_a_grammar_sentence_is_taken_only_where_whisper_would_end_it(
     assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == heard
 
 
+@pytest.mark.parametrize(
+    ("held", "heard"),
+    [
+        ("We're looking for the council over there.", "Look at the cows over there."),
+        ("Open the left back window.", "Open the left back window."),
+    ],
+)
+def test_a_sentence_saying_a_free_text_slot_in_other_words_must_be_likelier_than_whispers_own(
+    transcriber, monkeypatch, held, heard
+):
+    """Both held sentences trail Whisper's text by 3 nats: one in the grammar's own words is still
+    taken (within the margin), one that says its free-text slot in words of Whisper's own is not:
+    it is no more a grammar sentence than Whisper's text."""
+    from assistant.grammar import Grammar
+    from assistant.intents import load_intents
+
+    talk = "Look at the cows over there."
+    scores = {talk: (-10.0, -0.5), held: (-13.0, -0.5)}
+    # Whisper's words, its scores and the held decoding are stand-ins: only the choice is tested
+    monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
+    monkeypatch.setattr(transcriber, "_forced", lambda encoded, texts: [scores.get(t, (-50.0, -1.0)) for t in texts])
+    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="", **_: [] if heard else [held])
+    monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment(talk)], None))
+    assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == heard
+
+
 def test_a_sentence_the_grammar_says_only_through_a_wildcard_gives_way_to_a_likelier_one(transcriber, monkeypatch):
     """'Call boom.' is 'call {contact}' with a name the car doesn't know; Whisper's decoder finds
     the booked 'Call home.' likelier against the audio, so it is taken. A name likelier than any
