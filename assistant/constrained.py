@@ -29,8 +29,11 @@ import numpy as np
 
 from assistant.grammar import WordGraph
 
-LOOKAHEAD_TOKENS = 8
-"""Tokens of Whisper's own continuation decoded past a path's end per call (reused while it holds)."""
+LOOKAHEAD_TOKENS = 1
+"""Tokens of Whisper's own continuation decoded past a path's end per call (reused while it holds).
+Each costs a decoder step over the whole vocabulary, and held paths soon leave Whisper's way: on 40
+utterances at 12 dB, transcription p50 540 ms and p90 1,492 ms with 8, 465 and 1,008 ms with 1, the
+same sentences."""
 FREE_TEXT_WORDS = 4
 """Words of Whisper's own a free-text slot may say in the held decoding ('home', '10 downing street')."""
 _State = frozenset[int]
