@@ -159,7 +159,6 @@ class TokenAutomaton:
             self._moves[state] = (tokens, [self._closure(frozenset(targets[t])) for t in tokens])
         return self._moves[state]
 
-
     def next_tokens(
         self, state: _State, logits: np.ndarray, width: int, own_words: bool = True
     ) -> tuple[np.ndarray, list[_State]]:
