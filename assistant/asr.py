@@ -392,13 +392,11 @@ class Transcriber:
 
     def _word_tokens(self) -> FreeTextTokens:
         """This model's text tokens that start a word (' home') and those that go on with one."""
-        starts, goes_on = [], []
-        for piece, token in self._model.hf_tokenizer.get_vocab().items():
-            if token < self._tokenizer.eot and _WORD_START.fullmatch(piece):
-                starts.append(token)
-            elif token < self._tokenizer.eot and _WORD_PART.fullmatch(piece):
-                goes_on.append(token)
-        return FreeTextTokens(np.array(sorted(starts)), np.array(sorted(goes_on)))
+        vocabulary = self._model.hf_tokenizer.get_vocab().items()
+        text = {piece: token for piece, token in vocabulary if token < self._tokenizer.eot}
+        starts = sorted(token for piece, token in text.items() if _WORD_START.fullmatch(piece))
+        goes_on = sorted(token for piece, token in text.items() if _WORD_PART.fullmatch(piece))
+        return FreeTextTokens(np.array(starts), np.array(goes_on))
 
     def _encode_short(self, audio: np.ndarray) -> np.ndarray:
         """The encoder's output over the utterance plus :data:`RESCORE_TAIL_S` (``[1, frames / 2, width]``)."""

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from itertools import combinations, permutations
 
-from hassil import recognize, recognize_all
+from hassil import recognize
 from hassil.expression import (
     Alternative,
     Expression,
@@ -32,7 +32,7 @@ from hassil.expression import (
 from rapidfuzz import fuzz, process
 
 from assistant.compounds import compound_splits
-from assistant.intents import IntentLibrary, SlotList, list_references, to_hassil
+from assistant.intents import IntentLibrary, SlotList, to_hassil
 
 MIN_SIMILARITY = 72.0
 """How alike (0-100, letters or sound) a span and a grammar phrase must be to swap one for the other."""
@@ -88,7 +88,6 @@ class Grammar:
         self._sentences = _compile(library, wildcard=".+")
         self._closed_sentences = _compile(library, wildcard=None)
         self._hassil = to_hassil(library)
-        self._library = library
         self.graph = word_graph(library)
         self.min_similarity = min_similarity
         self.phrases = tuple(sorted(_closed_list_phrases(library) | _template_phrases(library)))
@@ -173,25 +172,6 @@ class Grammar:
         steps = self.graph.steps(self.graph.after(words))
         ending = {word for word, node in steps if self.graph.end in self.graph.closure({node})}
         return [" ".join([*words, word]) for word in sorted(ending)]
-
-    def slot_swaps(self, text: str) -> list[str]:
-        """The grammar's sentence ``text`` with the words of one of its slots said as another phrase
-        of that slot's list ('drive me to the zoo' → 'drive me to the supermarket', 'the gym', …):
-        where Whisper hears the command's frame but not the word it turns on, the right word is
-        one of these (a free-text slot's are its samples and the phone book's names)."""
-        sentence = normalise(text)
-        swapped: dict[str, None] = {}
-        for match in recognize_all(sentence, self._hassil):
-            references = list_references(match.intent_sentence.expression, self._library.rules)
-            lists = {reference.slot_name: reference for reference in references}
-            for name, entity in match.entities.items():
-                said = re.compile(rf"\b{re.escape(normalise(str(entity.text)))}\b")
-                if name not in lists or not said.search(sentence):
-                    continue
-                for phrase in _list_phrases(self._library, lists[name]):
-                    swapped[said.sub(phrase, sentence, count=1)] = None
-        swapped.pop(sentence, None)
-        return list(swapped)
 
     def _near(self, span: str) -> list[tuple[int, float]]:
         near = {
