@@ -29,9 +29,12 @@ from assistant.events import Prediction, TaggedSpan
 if TYPE_CHECKING:
     import torch
 
-# bitsandbytes notes, as it is imported, that optional hub kernels are missing (we run offline):
-# quieted here, before anything imports it, so that a command's error stays its one line on stderr
-logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+# bitsandbytes notes, as it is imported, that optional hub kernels are missing (we run offline), and
+# the `kernels` package it asks for them (a transformers dependency since 5.25) that offline it cannot
+# check their publisher: quieted here, before anything imports them, so that a command's error stays
+# its one line on stderr
+for _library in ("bitsandbytes", "kernels"):
+    logging.getLogger(_library).setLevel(logging.ERROR)
 
 VARIANTS = ("bert", "qlora")
 BUNDLED_BASE = "bundled:all-MiniLM-L6-v2"
