@@ -207,7 +207,7 @@ def test_whisper_writing_an_expected_sentence_its_own_way_is_a_match(transcriber
     assert transcript.expected_match and transcript.text == "answer"
 
 
-COMMAND, TALK = "Turn on the headlights.", "Turn on the headlights and the truck is blinding."
+COMMAND, TALK = "Turn on the headlights.", "Turn on the headlights and the truck."
 
 
 @pytest.mark.parametrize(("end_after_command", "heard"), [(-0.5, COMMAND), (-6.6, TALK)])
@@ -228,6 +228,28 @@ def test_a_grammar_sentence_is_taken_only_where_whisper_would_end_it(
     # int8 output enters this test, only the transcriber's choice between the two texts
     monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="", **_: [] if heard else [COMMAND])
     monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment(TALK)], None))
+    assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == heard
+
+
+TRAFFIC = "Traffic on the interstate is back, up for about 3 miles, near, exit 12."
+
+
+@pytest.mark.parametrize(("free", "heard"), [(TRAFFIC, TRAFFIC), ("It's really, old.", "It's really cold.")])
+def test_a_grammar_sentence_that_says_much_less_than_whisper_heard_is_not_taken(
+    transcriber, monkeypatch, free, heard
+):
+    """'It's really cold.' within the margin of a traffic report and ending where it ends is still a
+    command cut out of talk: it says a quarter of what Whisper heard. In place of a sentence as long
+    as itself, it is taken."""
+    from assistant.grammar import Grammar
+    from assistant.intents import load_intents
+
+    scores = {free: (-22.0, -0.2), "It's really cold.": (-26.0, -2.0)}
+    # Whisper's words, its scores and the held decoding are stand-ins: only the choice is tested
+    monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
+    monkeypatch.setattr(transcriber, "_forced", lambda encoded, texts: [scores.get(t, (-50.0, -1.0)) for t in texts])
+    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="", **_: [] if heard else ["It's really cold."])
+    monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment(free)], None))
     assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == heard
 
 
