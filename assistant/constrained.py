@@ -142,6 +142,10 @@ class TokenAutomaton:
             self._closures[nodes] = frozenset(seen)
         return self._closures[nodes]
 
+    def ends(self, token: int) -> bool:
+        """Whether ``token`` ends a sentence: the end of text, or a stop (only the end takes one)."""
+        return token == self.end_of_text or token in self._stops
+
     def moves(self, state: _State) -> tuple[np.ndarray, list[_State]]:
         """The tokens allowed next, and the state each leads to."""
         if state not in self._moves:
@@ -237,7 +241,12 @@ def search(
     ``first_tokens`` likeliest first tokens, each a path of its own (the first word decides most: in
     noise the likeliest alone is often another command's, 'Reject…' for 'resume the song'); after
     that each path takes its ``beam`` likeliest next tokens and the ``max(beam, first_tokens)`` best
-    paths are kept. A path that can no longer beat the best finished one is dropped.
+    paths are kept. A path that can no longer beat the best finished one is dropped. A sentence ends
+    (its stop, or the end of text) only where that is the path's likeliest next token: taken as the
+    second or third, an end finished an order early ('Give me a double shot light roast cappuccino'
+    with 'with sweetener and some whole milk' still to come), likelier than the whole order could
+    become, and the whole order was dropped (Rhino's benchmark at 6 dB: 92.0 % with three next
+    tokens, 94.5 % with one, 96.0 % with three and this rule).
 
     ``heard``: tokens said before the grammar's sentence (the commands of a compound Whisper heard in
     full), forced first; the sequences returned leave them out. ``own_words``: free-text slots may
@@ -252,8 +261,10 @@ def search(
             row, width = path.rows[0], first_tokens if step == 0 else beam
             tokens, states = automaton.next_tokens(path.state, row, width, own_words)
             scores = path.score + row[tokens] - _log_sum_exp(row)
-            for index in np.argsort(-scores)[:width]:
+            for rank, index in enumerate(np.argsort(-scores)[:width]):
                 token = int(tokens[index])
+                if rank > 0 and automaton.ends(token):  # a path ends only where Whisper would rather end it
+                    continue
                 if token == automaton.end_of_text:
                     finished.append((float(scores[index]), list(path.tokens[len(heard) :])))
                     continue

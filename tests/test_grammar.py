@@ -231,6 +231,32 @@ def test_a_free_text_slot_lets_whisper_s_own_words_through_the_held_decoding(sma
     assert "".join(names[token] for token in found[0][1]) == said
 
 
+@pytest.mark.parametrize("beam", [1, 3])
+@pytest.mark.parametrize("ending", ["<end>", "."])
+def test_a_held_sentence_ends_only_where_whisper_would_rather_end_it(small, beam, ending):
+    """After ' Latte' the decoder leans to ' with' (the order goes on), an ending (the end of text, or
+    a full stop) second. Taken as one of three next tokens, it would finish 'Latte' likelier than the
+    whole order, which could never catch up; a path ends only where its ending is the likeliest."""
+    tokens = WordTokens()
+    automaton = TokenAutomaton(small.graph, tokens, end_of_text=0)
+    order = (" Latte", " with", " skim", " milk")
+    decoder = LeaningDecoder(
+        tokens,
+        {
+            (): {" Latte": 0.9},
+            (" Latte",): {" with": 0.5, ending: 0.3},
+            (" Latte", "."): {"<end>": 0.95},
+            (" Latte", " with"): {" skim": 0.5},
+            (" Latte", " with", " skim"): {" milk": 0.9},
+            order: {".": 0.9},
+            (*order, "."): {"<end>": 0.9},
+        },
+    )
+    names = {token: name for name, token in tokens.ids.items()}
+    found = search(decoder, np.zeros((1, 2, 2), np.float32), START, automaton, beam=beam, max_tokens=12)
+    assert "".join(names[token] for token in found[0][1]) == " Latte with skim milk."
+
+
 def test_the_held_decoding_goes_on_from_words_already_heard(small):
     """After 'Latte and' (a command Whisper heard in full), the grammar's next command, returned
     without the words heard: the decoder's distributions line up with the tokens after them."""
