@@ -6,10 +6,11 @@
     places:
       - name: work
         address: 1 Market Street
+        number: "555 0188"
 
 Like a phone's contact list, it is read when the assistant starts, with no retraining: its names join
 the free-text lists that fill the matching slot (``contacts`` → ``contact``, ``places`` →
-``destination``) as vouched values, so a booked name is acted on where an unknown one is asked about,
+``destination``, and a place with a number → ``contact`` too: 'call home') as vouched values, so a booked name is acted on where an unknown one is asked about,
 a misheard one ('jon') is read as the booked name it sounds like ('john'), and Whisper's prompt names
 them. A name not in the book still works as free text. Pure: the file's text in, a library out.
 """
@@ -24,8 +25,8 @@ from assistant.intents import IntentLibrary, IntentsError, SlotList, SlotValue, 
 from assistant.limits import TextError, read_text
 
 DEFAULT_PHONEBOOK = Path(__file__).resolve().parent.parent / "intents" / "phonebook.yaml"
-SECTIONS = {"contacts": ("contact", "number"), "places": ("destination", "address")}
-"""Each section of the book: the slot its names fill, and the detail an entry may give."""
+SECTIONS = {"contacts": ("number",), "places": ("address", "number")}
+"""Each section of the book, and what an entry may give beside its name."""
 
 
 class PhoneBookError(ValueError):
@@ -35,8 +36,8 @@ class PhoneBookError(ValueError):
 @dataclass(frozen=True)
 class Entry:
     name: str
-    detail: str = ""
-    """The contact's number or the place's address ('' when the book gives none)."""
+    number: str = ""
+    address: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,31 +45,26 @@ class PhoneBook:
     contacts: tuple[Entry, ...] = ()
     places: tuple[Entry, ...] = ()
 
+    def entries(self, slot: str) -> tuple[Entry, ...]:
+        """The entries that fill a slot: every contact and each place with a number are callable
+        ('contact'), the places are destinations ('destination')."""
+        if slot == "contact":
+            return (*self.contacts, *(place for place in self.places if place.number))
+        return self.places if slot == "destination" else ()
+
     def names(self, slot: str) -> tuple[str, ...]:
-        """The book's names for a slot ('contact' → every contact's name), normalised."""
-        return tuple(
-            normalize(entry.name)
-            for section, (filled, _) in SECTIONS.items()
-            if filled == slot
-            for entry in getattr(self, section)
-        )
+        """The book's names for a slot ('contact' → every callable name), normalised."""
+        return tuple(normalize(entry.name) for entry in self.entries(slot))
 
     def spoken_names(self) -> tuple[str, ...]:
         """Every name in the book as written there ('Alex Chen'), contacts first: for Whisper's prompt."""
         return tuple(entry.name for section in SECTIONS for entry in getattr(self, section))
 
     def detail(self, slot: str, name: str) -> str:
-        """The number or address booked under ``name`` for ``slot`` ('' when none)."""
-        return next(
-            (
-                entry.detail
-                for section, (filled, _) in SECTIONS.items()
-                if filled == slot
-                for entry in getattr(self, section)
-                if normalize(entry.name) == normalize(name)
-            ),
-            "",
-        )
+        """The number (a ``contact``) or address (a ``destination``) booked under ``name`` ('' when none)."""
+        wanted = normalize(name)
+        entry = next((entry for entry in self.entries(slot) if normalize(entry.name) == wanted), Entry(""))
+        return entry.number if slot == "contact" else entry.address
 
 
 def load_phonebook(path: str | Path = DEFAULT_PHONEBOOK) -> PhoneBook:
@@ -97,7 +93,7 @@ def _entries(path: Path, section: str, items: Any) -> tuple[Entry, ...]:
         return ()
     if not isinstance(items, list):
         raise PhoneBookError(f"{path}:{line_of(section)}: '{section}' must be a list of entries")
-    detail_key = SECTIONS[section][1]
+    details = SECTIONS[section]
     entries = []
     for item in items:
         item = {"name": item} if isinstance(item, str) else item
@@ -105,12 +101,12 @@ def _entries(path: Path, section: str, items: Any) -> tuple[Entry, ...]:
         if not isinstance(name, str) or not normalize(name):
             where = name or (next(iter(item), section) if isinstance(item, dict) else section)
             raise PhoneBookError(f"{path}:{line_of(where)}: every entry of '{section}' needs a name")
-        unknown = [key for key in item if key not in ("name", detail_key)]
+        unknown = [key for key in item if key not in ("name", *details)]
         if unknown:
             raise PhoneBookError(
-                f"{path}:{line_of(unknown[0])}: unknown key '{unknown[0]}' (an entry has name and {detail_key})"
+                f"{path}:{line_of(unknown[0])}: unknown key '{unknown[0]}' (an entry has name, {' and '.join(details)})"
             )
-        entries.append(Entry(name.strip(), str(item.get(detail_key) or "").strip()))
+        entries.append(Entry(name.strip(), **{key: str(item.get(key) or "").strip() for key in details}))
     return tuple(entries)
 
 

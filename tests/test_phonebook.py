@@ -69,6 +69,30 @@ def test_booked_names_are_vouched_and_preferred_when_misheard_without_touching_t
     assert resolver.resolve("phone", unbooked) == "sam okafor"  # a name in no book still works
 
 
+PLACES = """\
+places:
+  - name: home
+    address: 42 Elm Road
+    number: "555 0142"
+  - name: the gym
+"""
+
+
+def test_a_place_with_a_number_is_called_by_its_name_and_stays_a_destination(tmp_path):
+    book = load_phonebook(write(tmp_path, PLACES))
+    assert book.names("contact") == ("home",) and book.names("destination") == ("home", "the gym")
+    assert book.detail("contact", "home") == "555 0142" and book.detail("destination", "Home") == "42 Elm Road"
+    assert book.detail("contact", "the gym") == ""
+
+
+@pytest.mark.slow
+def test_a_place_with_a_number_is_called_by_voice(tmp_path, spoken_wav):
+    """Unbooked as a contact, 'home' is free text to recognition and Whisper writes 'call, boom'."""
+    assistant = Assistant.from_config(AssistantConfig(phonebook=write(tmp_path, PLACES)))
+    [event] = assistant.listen(WavFileSource([spoken_wav("call home")]))
+    assert event.status == "done" and event.slots == {"action": "call", "contact": "home"}
+
+
 def test_an_empty_or_missing_default_book_is_empty(tmp_path):
     assert load_phonebook(write(tmp_path, "# nobody yet\n")) == PhoneBook()
 

@@ -34,6 +34,12 @@ def test_typed_command_changes_the_car_and_reports_every_stage(assistant):
     assert [name for name, _ in event.ranking[:1]] == ["lights"]
 
 
+def test_a_light_named_alone_is_understood_as_wanted_on_as_the_car_switches_it(assistant):
+    event = assistant.handle_text("fog lights please")
+    assert event.status == "done" and event.slots == {"light": "fog_lights", "state": "on"}
+    assert assistant.vehicle.state.lights.fog_lights
+
+
 def test_refused_input_never_reaches_the_car(assistant):
     before = assistant.vehicle.state
     for text in ["Thank you.", "", "you", "what's the weather like tomorrow", "lock the doors"]:
