@@ -195,6 +195,20 @@ class _Segment:
         self.text, self.no_speech_prob, self.avg_logprob = text, 0.1, -0.5
 
 
+def _held_choice(transcriber, monkeypatch, free: str, held: str, scores: dict[str, tuple[float, float]]) -> str:
+    """What the transcriber takes when Whisper writes ``free`` and the held decoding finds ``held``,
+    each scored as ``scores`` says (the text's log-probability, its end's). All three are stand-ins:
+    no CPU's int8 output enters, only the transcriber's choice between the texts."""
+    from assistant.grammar import Grammar
+    from assistant.intents import load_intents
+
+    monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
+    monkeypatch.setattr(transcriber, "_forced", lambda encoded, texts: [scores.get(t, (-50.0, -1.0)) for t in texts])
+    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="", **_: [] if heard else [held])
+    monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment(free)], None))
+    return transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text
+
+
 def test_whisper_writing_an_expected_sentence_its_own_way_is_a_match(transcriber, monkeypatch):
     """'answer' in lower case beats the scored 'Answer.' by far, but it is the awaited word."""
     monkeypatch.setattr(
@@ -241,16 +255,9 @@ def test_a_grammar_sentence_that_says_much_less_than_whisper_heard_is_not_taken(
     """'It's really cold.' within the margin of a traffic report and ending where it ends is still a
     command cut out of talk: it says a quarter of what Whisper heard. In place of a sentence as long
     as itself, it is taken."""
-    from assistant.grammar import Grammar
-    from assistant.intents import load_intents
-
-    scores = {free: (-22.0, -0.2), "It's really cold.": (-26.0, -2.0)}
-    # Whisper's words, its scores and the held decoding are stand-ins: only the choice is tested
-    monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
-    monkeypatch.setattr(transcriber, "_forced", lambda encoded, texts: [scores.get(t, (-50.0, -1.0)) for t in texts])
-    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="", **_: [] if heard else ["It's really cold."])
-    monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment(free)], None))
-    assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == heard
+    held = "It's really cold."
+    scores = {free: (-22.0, -0.2), held: (-26.0, -2.0)}
+    assert _held_choice(transcriber, monkeypatch, free, held, scores) == heard
 
 
 @pytest.mark.parametrize(
@@ -266,17 +273,9 @@ def test_a_sentence_saying_a_free_text_slot_in_other_words_must_be_likelier_than
     """Both held sentences trail Whisper's text by 3 nats: one in the grammar's own words is still
     taken (within the margin), one that says its free-text slot in words of Whisper's own is not:
     it is no more a grammar sentence than Whisper's text."""
-    from assistant.grammar import Grammar
-    from assistant.intents import load_intents
-
     talk = "Look at the cows over there."
     scores = {talk: (-10.0, -0.5), held: (-13.0, -0.5)}
-    # Whisper's words, its scores and the held decoding are stand-ins: only the choice is tested
-    monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
-    monkeypatch.setattr(transcriber, "_forced", lambda encoded, texts: [scores.get(t, (-50.0, -1.0)) for t in texts])
-    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="", **_: [] if heard else [held])
-    monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment(talk)], None))
-    assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == heard
+    assert _held_choice(transcriber, monkeypatch, talk, held, scores) == heard
 
 
 def test_a_sentence_the_grammar_says_only_through_a_wildcard_gives_way_to_a_likelier_one(transcriber, monkeypatch):
