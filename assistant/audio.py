@@ -81,7 +81,10 @@ class InputDevice:
     default_samplerate: float
 
 
-C_LIBRARY_NOISE = re.compile(rb"Expression '.*' failed in '.*', line: \d+|ALSA lib .*|Jack\w*::.*|\s*")
+C_LIBRARY_NOISE = re.compile(
+    rb"Expression '.*' failed in '.*', line: \d+|ALSA lib .*|Jack\w*::.*"
+    rb"|jack server is not running or cannot be started|Cannot connect to server .*|\s*"
+)
 """Lines PortAudio's ALSA host API, ALSA and JACK print on C's stderr; the errors we raise say it once."""
 
 
