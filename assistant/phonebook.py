@@ -101,11 +101,11 @@ def _entries(path: Path, section: str, items: Any) -> tuple[Entry, ...]:
         if not isinstance(name, str) or not normalize(name):
             where = name or (next(iter(item), section) if isinstance(item, dict) else section)
             raise PhoneBookError(f"{path}:{line_of(where)}: every entry of '{section}' needs a name")
-        unknown = [key for key in item if key not in ("name", *details)]
+        keys = ("name", *details)
+        unknown = [key for key in item if key not in keys]
         if unknown:
-            raise PhoneBookError(
-                f"{path}:{line_of(unknown[0])}: unknown key '{unknown[0]}' (an entry has name, {' and '.join(details)})"
-            )
+            has = f"{', '.join(keys[:-1])} and {keys[-1]}"
+            raise PhoneBookError(f"{path}:{line_of(unknown[0])}: unknown key '{unknown[0]}' (an entry has {has})")
         entries.append(Entry(name.strip(), **{key: str(item.get(key) or "").strip() for key in details}))
     return tuple(entries)
 

@@ -42,7 +42,7 @@ def test_a_phone_book_lists_contacts_and_places_with_their_details(tmp_path):
     [
         ("friends:\n  - Sam\n", ":1: unknown section 'friends'"),
         ("contacts:\n  - number: '555'\n", ":2: every entry of 'contacts' needs a name"),
-        ("contacts:\n  - name: Sam\n    email: s@x\n", ":3: unknown key 'email'"),
+        ("contacts:\n  - name: Sam\n    email: s@x\n", ":3: unknown key 'email' (an entry has name and number)"),
         ("contacts: Sam\n", ":1: 'contacts' must be a list"),
         ("contacts:\n  - Sam\ncontacts:\n  - Alex\n", ":3: duplicate key 'contacts'"),
     ],
