@@ -10,9 +10,9 @@
 
 Like a phone's contact list, it is read when the assistant starts, with no retraining: its names join
 the free-text lists that fill the matching slot (``contacts`` → ``contact``, ``places`` →
-``destination``, and a place with a number → ``contact`` too: 'call home') as vouched values, so a booked name is acted on where an unknown one is asked about,
-a misheard one ('jon') is read as the booked name it sounds like ('john'), and Whisper's prompt names
-them. A name not in the book still works as free text. Pure: the file's text in, a library out.
+``destination``, and a place with a number → ``contact`` too: 'call home') as vouched values, so a
+booked name is acted on where an unknown one is asked about, a misheard one ('jon') is read as the
+booked name it sounds like ('john'), and Whisper's prompt names them. A name not in the book still works as free text. Pure: the file's text in, a library out.
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ def _entries(path: Path, section: str, items: Any) -> tuple[Entry, ...]:
     if not isinstance(items, list):
         raise PhoneBookError(f"{path}:{line_of(section)}: '{section}' must be a list of entries")
     details = SECTIONS[section]
+    keys = ("name", *details)
     entries = []
     for item in items:
         item = {"name": item} if isinstance(item, str) else item
@@ -101,7 +102,6 @@ def _entries(path: Path, section: str, items: Any) -> tuple[Entry, ...]:
         if not isinstance(name, str) or not normalize(name):
             where = name or (next(iter(item), section) if isinstance(item, dict) else section)
             raise PhoneBookError(f"{path}:{line_of(where)}: every entry of '{section}' needs a name")
-        keys = ("name", *details)
         unknown = [key for key in item if key not in keys]
         if unknown:
             has = f"{', '.join(keys[:-1])} and {keys[-1]}"

@@ -229,20 +229,9 @@ def test_a_grammar_sentence_is_taken_only_where_whisper_would_end_it(
     transcriber, monkeypatch, end_after_command, heard
 ):
     """A command cut out of longer talk (Whisper hears the speech go on after it) stays talk."""
-    from assistant.grammar import Grammar
-    from assistant.intents import load_intents
-
-    def scored(encoded, texts):  # the command's words likelier than the talk's: where it ends decides
-        said = {TALK: (-3.0, -0.5), COMMAND: (-1.0, end_after_command)}
-        return [said.get(text, (-50.0, 0.0)) for text in texts]
-
-    monkeypatch.setattr(transcriber, "grammar", Grammar(load_intents()))
-    monkeypatch.setattr(transcriber, "_forced", scored)
-    # Whisper's words, its scores and its decoding held to the grammar are all stand-ins: no CPU's
-    # int8 output enters this test, only the transcriber's choice between the two texts
-    monkeypatch.setattr(transcriber, "_constrained", lambda encoded, seconds, heard="", **_: [] if heard else [COMMAND])
-    monkeypatch.setattr(transcriber._model, "transcribe", lambda *a, **k: ([_Segment(TALK)], None))
-    assert transcriber.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)).text == heard
+    # the command's words likelier than the talk's: where it ends decides
+    scores = {TALK: (-3.0, -0.5), COMMAND: (-1.0, end_after_command)}
+    assert _held_choice(transcriber, monkeypatch, TALK, COMMAND, scores) == heard
 
 
 TRAFFIC = "Traffic on the interstate is back, up for about 3 miles, near, exit 12."
